@@ -1,0 +1,54 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import formbody from '@fastify/formbody'
+import cors from '@fastify/cors'
+import type { DestinationStream } from 'pino'
+import type { Config } from './config.js'
+import authPlugin from './auth/plugin.js'
+import authRoutes from './auth/routes.js'
+import errorHandler from './http/error-handler.js'
+import healthRoutes from './http/health.js'
+import { serializeRequest } from './http/logging.js'
+import brokerPlugin from './plugins/broker.js'
+import dbPlugin from './plugins/db.js'
+import jwtPlugin from './plugins/jwt.js'
+import passwordsPlugin from './plugins/passwords.js'
+import realtimePlugin from './realtime/plugin.js'
+
+export interface BuildOptions {
+  /** Where logs go instead of stdout; tests read it to prove no secret is logged. */
+  readonly logStream?: DestinationStream
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+/** Composition only: every behaviour lives in the plugins registered here. */
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      serializers: { req: serializeRequest },
+      ...(options.logStream !== undefined ? { stream: options.logStream } : {})
+    },
+    // A whole JSON body or form over 1 MiB is refused with 413 before parsing.
+    bodyLimit: 1024 * 1024,
+    trustProxy: false
+  })
+  app.decorate('config', config)
+
+  await app.register(errorHandler)
+  await app.register(formbody)
+  await app.register(cors, { origin: config.corsOrigins === undefined ? true : [...config.corsOrigins] })
+  await app.register(dbPlugin, { databaseUrl: config.databaseUrl })
+  await app.register(passwordsPlugin, { cost: config.bcryptCost })
+  await app.register(jwtPlugin, { config })
+  await app.register(brokerPlugin)
+  await app.register(authPlugin, { config })
+  await app.register(realtimePlugin, { config })
+  await app.register(authRoutes, { config })
+  await app.register(healthRoutes)
+  return app
+}

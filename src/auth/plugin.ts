@@ -1,0 +1,20 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { Authenticator } from './authenticator.js'
+import { ensureDemoUser } from './demo-user.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticator: Authenticator
+  }
+}
+
+/** Identity: ties tokens to the user store and seeds the demo account. */
+export default fp<{ config: Config }>(async (fastify, { config }) => {
+  fastify.decorate('authenticator', new Authenticator(fastify.tokens, fastify.users))
+  fastify.decorateRequest('principal', null)
+  await ensureDemoUser(config, fastify.users, fastify.passwords, fastify.log)
+  if (config.jwtSecretGenerated) {
+    fastify.log.warn('JWT_SECRET_KEY is not set: using a random secret for this run, so tokens will not survive a restart')
+  }
+}, { name: 'wsgate-auth', dependencies: ['wsgate-db', 'wsgate-jwt', 'wsgate-passwords'] })

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto'
+
+/**
+ * Environment → one typed, frozen Config. Every variable is read here and
+ * nowhere else; every problem is collected so that a bad deployment learns
+ * all of its mistakes from one failed start.
+ */
+
+export type NodeEnv = 'development' | 'production' | 'test'
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  readonly env: NodeEnv
+  readonly isProduction: boolean
+  readonly logLevel: LogLevel
+  readonly jwtSecret: string
+  /** True when no secret was configured and a random one was made for this run. */
+  readonly jwtSecretGenerated: boolean
+  readonly accessTokenMinutes: number
+  readonly refreshTokenDays: number
+  readonly clockToleranceSeconds: number
+  readonly bcryptCost: number
+  readonly testTokenEnabled: boolean
+  readonly testTokenUser: string
+  readonly wsTestToken: string | undefined
+  readonly adminToken: string | undefined
+  readonly databaseUrl: string
+  readonly redisUrl: string | undefined
+  readonly corsOrigins: readonly string[] | undefined
+  readonly tokenRateLimit: number
+  readonly wsAuthTimeoutMs: number
+  readonly wsMaxPayload: number
+  readonly wsMaxConnectionsPerUser: number
+  readonly wsMessagesPerSecond: number
+  readonly wsPingIntervalMs: number
+  readonly statsIntervalMs: number
+  readonly metricsToken: string | undefined
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[]
+
+  constructor (problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+export const MIN_SECRET_BYTES = 32
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test']
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** Reads variables, remembering every problem instead of stopping at the first. */
+class Reader {
+  readonly problems: string[] = []
+  constructor (private readonly env: Env) {}
+
+  raw (name: string): string | undefined {
+    const value = this.env[name]
+    return value === undefined || value.trim() === '' ? undefined : value.trim()
+  }
+
+  string (name: string, fallback: string): string {
+    return this.raw(name) ?? fallback
+  }
+
+  int (name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${value}")`)
+      return fallback
+    }
+    return n
+  }
+
+  bool (name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase()
+    if (value === undefined) return fallback
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true
+    if (['0', 'false', 'no', 'off'].includes(value)) return false
+    this.problems.push(`${name} must be true or false (got "${value}")`)
+    return fallback
+  }
+
+  oneOf<T extends string> (name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    if ((allowed as readonly string[]).includes(value)) return value as T
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`)
+    return fallback
+  }
+
+  list (name: string): string[] | undefined {
+    const value = this.raw(name)
+    if (value === undefined) return undefined
+    return value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  }
+}
+
+export function loadConfig (env: Env = process.env): Config {
+  const r = new Reader(env)
+  const nodeEnv = r.oneOf('NODE_ENV', NODE_ENVS, 'development')
+  const isProduction = nodeEnv === 'production'
+
+  const configuredSecret = r.raw('JWT_SECRET_KEY') ?? r.raw('JWT_SECRET')
+  if (configuredSecret === undefined && isProduction) {
+    r.problems.push('JWT_SECRET_KEY is required when NODE_ENV=production')
+  }
+  if (configuredSecret !== undefined && Buffer.byteLength(configuredSecret) < MIN_SECRET_BYTES) {
+    r.problems.push(`JWT_SECRET_KEY must be at least ${MIN_SECRET_BYTES} bytes (got ${Buffer.byteLength(configuredSecret)})`)
+  }
+
+  const testTokenEnabled = r.bool('TEST_TOKEN_ENABLED', !isProduction)
+  if (testTokenEnabled && isProduction) {
+    r.problems.push('TEST_TOKEN_ENABLED cannot be on when NODE_ENV=production')
+  }
+
+  const databaseUrl = r.string('DATABASE_URL', 'sqlite:./data/wsgate.db')
+  if (!/^sqlite:/.test(databaseUrl)) {
+    r.problems.push(`DATABASE_URL must start with sqlite: (Postgres support comes with the scale-out work; got "${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}")`)
+  }
+
+  const config: Config = {
+    host: r.string('HOST', '0.0.0.0'),
+    port: r.int('PORT', 8000, 0, 65535),
+    env: nodeEnv,
+    isProduction,
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    jwtSecret: configuredSecret ?? randomBytes(48).toString('base64url'),
+    jwtSecretGenerated: configuredSecret === undefined,
+    accessTokenMinutes: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 30, 1, 60 * 24 * 7),
+    refreshTokenDays: r.int('REFRESH_TOKEN_EXPIRE_DAYS', 14, 1, 365),
+    clockToleranceSeconds: r.int('JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
+    bcryptCost: r.int('BCRYPT_COST', 10, 4, 15),
+    testTokenEnabled: testTokenEnabled && !isProduction,
+    testTokenUser: r.string('TEST_TOKEN_USER', 'user'),
+    wsTestToken: isProduction ? undefined : r.raw('WS_TEST_TOKEN'),
+    adminToken: r.raw('ADMIN_TOKEN'),
+    databaseUrl,
+    redisUrl: r.raw('REDIS_URL'),
+    corsOrigins: r.list('CORS_ORIGINS'),
+    tokenRateLimit: r.int('TOKEN_RATE_LIMIT', 10, 1, 100000),
+    wsAuthTimeoutMs: r.int('WS_AUTH_TIMEOUT_MS', 10000, 100, 600000),
+    wsMaxPayload: r.int('WS_MAX_PAYLOAD', 65536, 128, 16 * 1024 * 1024),
+    wsMaxConnectionsPerUser: r.int('WS_MAX_CONNECTIONS_PER_USER', 100, 1, 1000000),
+    wsMessagesPerSecond: r.int('WS_MESSAGES_PER_SECOND', 50, 1, 1000000),
+    wsPingIntervalMs: r.int('WS_PING_INTERVAL_MS', 30000, 50, 600000),
+    statsIntervalMs: r.int('STATS_INTERVAL_MS', 5000, 100, 3600000),
+    metricsToken: r.raw('METRICS_TOKEN')
+  }
+
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return Object.freeze(config)
+}

@@ -1,0 +1,31 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from 'typebox'
+import { ping } from '../store/migrations.js'
+import { ApiError } from '../errors.js'
+import { ErrorBody } from './schemas.js'
+
+const Health = Type.Object({ status: Type.Literal('ok') })
+const Ready = Type.Object({ status: Type.Literal('ready'), database: Type.Literal('ok'), broker: Type.String() })
+
+/** Liveness answers while the process runs; readiness asks the database too. */
+const healthRoutes: FastifyPluginAsync = async (fastify) => {
+  fastify.get('/health', {
+    logLevel: 'warn',
+    schema: { summary: 'Liveness', tags: ['ops'], response: { 200: Health } }
+  }, async () => ({ status: 'ok' as const }))
+
+  fastify.get('/ready', {
+    logLevel: 'warn',
+    schema: { summary: 'Readiness: the database answers', tags: ['ops'], response: { 200: Ready, 503: ErrorBody } }
+  }, async (request) => {
+    try {
+      await ping(fastify.db)
+    } catch (err) {
+      request.log.error({ err }, 'readiness check failed')
+      throw new ApiError('unavailable', 'Database is not answering')
+    }
+    return { status: 'ready' as const, database: 'ok' as const, broker: fastify.broker.name }
+  })
+}
+
+export default healthRoutes

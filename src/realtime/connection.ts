@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto'
+import type { RawData, WebSocket } from 'ws'
+import type { Principal } from '../auth/principal.js'
+import { authenticateSocket, closeFor } from './auth-result.js'
+import type { RealtimeContext } from './context.js'
+import { dispatch } from './dispatch.js'
+import type { HubClient } from './hub.js'
+import { parseClientMessage, type ClientMessage, type MessageError } from './messages.js'
+import { Close, type CloseSpec, GLOBAL_CHANNEL, ReservedType } from './protocol.js'
+
+type State = 'pending' | 'authenticating' | 'open' | 'closed'
+
+/** setTimeout's ceiling; a longer expiry is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+/** Messages a client may pipeline behind its `authenticate` while it is checked. */
+const MAX_QUEUED_WHILE_AUTHENTICATING = 16
+
+/**
+ * One socket's life: pending → open → closed. Listeners are attached in the
+ * constructor, synchronously in the route handler, so a message sent right
+ * after the handshake is never lost.
+ */
+export class Connection implements HubClient {
+  readonly connectionId = randomUUID()
+  readonly channels = new Set<string>([GLOBAL_CHANNEL])
+  private state: State = 'pending'
+  private current: Principal | undefined
+  private expiryTimer: NodeJS.Timeout | undefined
+  private authTimer: NodeJS.Timeout | undefined
+  private queued: string[] = []
+
+  constructor (readonly socket: WebSocket, readonly ctx: RealtimeContext, readonly ip: string) {
+    socket.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
+    socket.on('close', () => { this.release() })
+    socket.on('error', (err) => { ctx.log.debug({ err, connectionId: this.connectionId }, 'websocket error') })
+  }
+
+  get username (): string {
+    return this.current?.username ?? ''
+  }
+
+  get sid (): string | undefined {
+    return this.current?.sid
+  }
+
+  get principal (): Principal | undefined {
+    return this.current
+  }
+
+  get isOpen (): boolean {
+    return this.state === 'open'
+  }
+
+  /** No credentials in the handshake: wait for a first `authenticate` message. */
+  awaitAuthentication (): void {
+    this.authTimer = setTimeout(() => { this.closeWith(Close.authTimeout) }, this.ctx.config.wsAuthTimeoutMs)
+  }
+
+  open (principal: Principal): void {
+    if (this.state === 'closed') return
+    clearTimeout(this.authTimer)
+    if (this.ctx.hub.connectionsOf(principal.username) >= this.ctx.config.wsMaxConnectionsPerUser) {
+      this.closeWith(Close.tooManyConnections)
+      return
+    }
+    this.current = principal
+    this.state = 'open'
+    this.ctx.hub.join(this)
+    this.scheduleExpiry(principal.exp)
+    this.send({ type: ReservedType.connectionEstablished, user: principal.username, connectionId: this.connectionId, expiresAt: principal.exp })
+    const queued = this.queued
+    this.queued = []
+    for (const text of queued) this.handleText(text)
+  }
+
+  /** Moves the expiry after an in-band refresh; the session stays the same socket. */
+  renew (principal: Principal): void {
+    // A token from a new login carries a new session id: re-index under it.
+    const moved = principal.sid !== this.current?.sid
+    if (moved) this.ctx.hub.leave(this)
+    this.current = principal
+    if (moved) this.ctx.hub.join(this)
+    this.scheduleExpiry(principal.exp)
+  }
+
+  send (message: object): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message))
+  }
+
+  sendError (error: MessageError, requestId?: unknown): void {
+    this.send({ type: ReservedType.error, code: error.code, message: error.message, ...(typeof requestId === 'string' ? { requestId } : {}) })
+  }
+
+  sendFrame (frame: string): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame)
+  }
+
+  closeWith (spec: CloseSpec): void {
+    if (this.state === 'closed') return
+    this.release()
+    this.socket.close(spec.code, spec.reason)
+  }
+
+  private release (): void {
+    this.state = 'closed'
+    clearTimeout(this.expiryTimer)
+    clearTimeout(this.authTimer)
+    this.queued = []
+    this.ctx.hub.leave(this)
+  }
+
+  private scheduleExpiry (exp: number | null): void {
+    clearTimeout(this.expiryTimer)
+    if (exp === null) return
+    const remaining = exp * 1000 - Date.now()
+    if (remaining <= 0) {
+      this.closeWith(Close.tokenExpired)
+      return
+    }
+    this.expiryTimer = setTimeout(() => { this.scheduleExpiry(exp) }, Math.min(remaining, MAX_TIMER_MS))
+  }
+
+  private onMessage (data: RawData, isBinary: boolean): void {
+    if (this.state === 'closed') return
+    if (isBinary) {
+      this.closeWith(Close.binaryNotSupported)
+      return
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as Buffer).toString()
+    if (this.state === 'authenticating') {
+      if (this.queued.length >= MAX_QUEUED_WHILE_AUTHENTICATING) this.closeWith(Close.rateLimited)
+      else this.queued.push(text)
+      return
+    }
+    this.handleText(text)
+  }
+
+  private handleText (text: string): void {
+    const parsed = parseClientMessage(text)
+    if (this.state === 'pending') {
+      this.firstMessage(parsed.ok ? parsed.message : undefined)
+      return
+    }
+    if (!parsed.ok) {
+      this.sendError(parsed.error)
+      return
+    }
+    dispatch(this, parsed.message)
+  }
+
+  private firstMessage (message: ClientMessage | undefined): void {
+    if (message?.type !== ReservedType.authenticate || typeof message.token !== 'string') {
+      this.closeWith(Close.missingToken)
+      return
+    }
+    this.state = 'authenticating'
+    const attempt = { ip: this.ip, token: message.token, source: 'message' as const }
+    authenticateSocket(this.ctx.authenticator, attempt, this.ctx.log).then((outcome) => {
+      if (this.state === 'closed') return
+      if (!outcome.ok) {
+        const spec = closeFor(outcome.failure)
+        this.send({ type: ReservedType.authFailed, reason: spec.reason })
+        this.closeWith(spec)
+        return
+      }
+      this.send({ type: ReservedType.authenticated, user: outcome.principal.username, expiresAt: outcome.principal.exp })
+      this.open(outcome.principal)
+    }, (err: unknown) => {
+      this.ctx.log.error({ err, connectionId: this.connectionId }, 'websocket authentication crashed')
+      this.closeWith(Close.internalError)
+    })
+  }
+}

@@ -1,0 +1,52 @@
+import fp from 'fastify-plugin'
+import websocket from '@fastify/websocket'
+import type { Config } from '../config.js'
+import type { RealtimeContext } from './context.js'
+import { startHeartbeat } from './heartbeat.js'
+import { Hub } from './hub.js'
+import { BEARER_SUBPROTOCOL, Close } from './protocol.js'
+import realtimeRoutes from './routes.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hub: Hub
+  }
+}
+
+/** The hub, its WebSocket server and the routes that feed it. */
+export default fp<{ config: Config }>(async (fastify, { config }) => {
+  const hub = new Hub()
+  fastify.decorate('hub', hub)
+  const ctx: RealtimeContext = { hub, broker: fastify.broker, authenticator: fastify.authenticator, config, log: fastify.log }
+
+  fastify.broker.subscribe((event) => {
+    switch (event.kind) {
+      case 'broadcast': hub.deliver(event.channel, event.frame); break
+      case 'revoke-session': hub.closeSession(event.sid, Close.sessionRevoked); break
+      case 'revoke-user': hub.closeUser(event.username, Close.sessionRevoked); break
+    }
+  })
+
+  await fastify.register(websocket, {
+    options: {
+      maxPayload: config.wsMaxPayload,
+      perMessageDeflate: false,
+      // Select `bearer` when offered so the browser accepts the handshake; the
+      // token that follows it is never echoed back.
+      handleProtocols: (protocols) => protocols.has(BEARER_SUBPROTOCOL) ? BEARER_SUBPROTOCOL : false
+    },
+    errorHandler: (err, socket, request) => {
+      request.log.error({ err }, 'websocket handler failed')
+      socket.close(Close.internalError.code, Close.internalError.reason)
+    },
+    preClose: (done) => {
+      hub.closeAll(Close.shuttingDown)
+      fastify.websocketServer.close(() => { done() })
+    }
+  })
+
+  const heartbeat = startHeartbeat(fastify.websocketServer, config.wsPingIntervalMs)
+  fastify.addHook('onClose', async () => { heartbeat.stop() })
+
+  await fastify.register(realtimeRoutes, { ctx })
+}, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker'] })

@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+
+function readConfig (): Config {
+  // `.env` fills in what the environment does not set; the environment wins.
+  if (existsSync('.env')) process.loadEnvFile('.env')
+  try {
+    return loadConfig(process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+}
+
+const config = readConfig()
+const app = await buildApp(config)
+
+let closing = false
+async function shutdown (signal: string): Promise<void> {
+  if (closing) return
+  closing = true
+  app.log.info({ signal }, 'shutting down: closing sockets with 1001')
+  const forced = setTimeout(() => { process.exit(1) }, 10_000)
+  forced.unref()
+  try {
+    await app.close()
+    process.exit(0)
+  } catch (err) {
+    app.log.error({ err }, 'shutdown failed')
+    process.exit(1)
+  }
+}
+process.on('SIGINT', () => { void shutdown('SIGINT') })
+process.on('SIGTERM', () => { void shutdown('SIGTERM') })
+
+try {
+  await app.listen({ host: config.host, port: config.port })
+} catch (err) {
+  app.log.error({ err }, 'failed to start')
+  process.exit(1)
+}
