@@ -1,0 +1,101 @@
+import WebSocket from 'ws'
+
+export type Json = Record<string, unknown>
+
+export interface Closed {
+  code: number
+  reason: string
+}
+
+/**
+ * A `ws` client that queues what it receives, so a test can await the next
+ * message or the close without racing the event handlers.
+ */
+export class TestSocket {
+  readonly received: Json[] = []
+  readonly closed: Promise<Closed>
+  private waiters: Array<(message: Json) => void> = []
+
+  private constructor (readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as Json
+      const waiter = this.waiters.shift()
+      if (waiter !== undefined) waiter(message)
+      else this.received.push(message)
+    })
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => { resolve({ code, reason: reason.toString() }) })
+    })
+  }
+
+  /** Resolves once the handshake completes (rejections still complete it, then close). */
+  static async open (url: string, options: { protocols?: string[], headers?: Record<string, string> } = {}): Promise<TestSocket> {
+    const ws = new WebSocket(url, options.protocols, { headers: options.headers })
+    const socket = new TestSocket(ws)
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => { resolve() })
+      ws.once('error', reject)
+    })
+    return socket
+  }
+
+  /** Opens a socket and waits for `connection_established`. */
+  static async connect (url: string, options: { protocols?: string[], headers?: Record<string, string> } = {}): Promise<TestSocket> {
+    const socket = await TestSocket.open(url, options)
+    const first = await socket.next()
+    if (first.type !== 'connection_established') throw new Error(`expected connection_established, got ${JSON.stringify(first)}`)
+    return socket
+  }
+
+  send (message: Json | string): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message))
+  }
+
+  async next (timeoutMs = 3000): Promise<Json> {
+    const queued = this.received.shift()
+    if (queued !== undefined) return queued
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter)
+        reject(new Error(`no message within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const waiter = (message: Json): void => {
+        clearTimeout(timer)
+        resolve(message)
+      }
+      this.waiters.push(waiter)
+    })
+  }
+
+  /** The next message of a type, skipping others (they stay unread). */
+  async nextOfType (type: string, timeoutMs = 3000): Promise<Json> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const message = await this.next(Math.max(1, deadline - Date.now()))
+      if (message.type === type) return message
+    }
+  }
+
+  /** Waits `ms` and returns whatever arrived meanwhile. */
+  async drain (ms: number): Promise<Json[]> {
+    await new Promise((resolve) => setTimeout(resolve, ms))
+    return this.received.splice(0)
+  }
+
+  close (): void {
+    this.ws.close()
+  }
+}
+
+/** Resolves with the close, or rejects if the socket stays open past the timeout. */
+export async function closedWithin (socket: TestSocket, timeoutMs = 3000): Promise<Closed> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`socket still open after ${timeoutMs} ms`)) }, timeoutMs)
+  })
+  try {
+    return await Promise.race([socket.closed, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
