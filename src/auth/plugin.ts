@@ -2,19 +2,22 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { Authenticator } from './authenticator.js'
 import { ensureDemoUser } from './demo-user.js'
+import { SessionService } from './sessions.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     authenticator: Authenticator
+    sessions: SessionService
   }
 }
 
 /** Identity: ties tokens to the user store and seeds the demo account. */
 export default fp<{ config: Config }>(async (fastify, { config }) => {
-  fastify.decorate('authenticator', new Authenticator(fastify.tokens, fastify.users))
+  fastify.decorate('authenticator', new Authenticator(fastify.tokens, fastify.users, fastify.sessionStore))
+  fastify.decorate('sessions', new SessionService(fastify.sessionStore, fastify.users, fastify.tokens, fastify.broker, config.refreshTokenDays))
   fastify.decorateRequest('principal', null)
   await ensureDemoUser(config, fastify.users, fastify.passwords, fastify.log)
   if (config.jwtSecretGenerated) {
     fastify.log.warn('JWT_SECRET_KEY is not set: using a random secret for this run, so tokens will not survive a restart')
   }
-}, { name: 'wsgate-auth', dependencies: ['wsgate-db', 'wsgate-jwt', 'wsgate-passwords'] })
+}, { name: 'wsgate-auth', dependencies: ['wsgate-db', 'wsgate-jwt', 'wsgate-passwords', 'wsgate-broker'] })

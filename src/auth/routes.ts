@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '../config.js'
 import { ApiError } from '../errors.js'
 import { ErrorBody, bearerErrors } from '../http/schemas.js'
 import { requireBearer } from './bearer.js'
-import { MAX_LOGIN_PASSWORD_BYTES, checkPassword } from './login.js'
-import { MeResponse, TestTokenResponse, TokenRequest, TokenResponse } from './schemas.js'
+import { grant } from './grants.js'
+import { MeResponse, RevokeRequest, RevokeResponse, TestTokenResponse, TokenRequest, TokenResponse } from './schemas.js'
 import { maskToken } from './tokens.js'
 
 function noStore (reply: FastifyReply): void {
@@ -21,7 +20,7 @@ const authRoutes: FastifyPluginAsync<{ config: Config }> = async (instance, { co
     validatorCompiler: TypeBoxValidatorCompiler,
     attachValidation: true,
     schema: {
-      summary: 'OAuth2 token endpoint (password grant)',
+      summary: 'OAuth2 token endpoint: password and refresh_token grants',
       tags: ['auth'],
       body: TokenRequest,
       response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody }
@@ -29,24 +28,26 @@ const authRoutes: FastifyPluginAsync<{ config: Config }> = async (instance, { co
   }, async (request, reply) => {
     noStore(reply)
     if (request.validationError !== undefined) throw new ApiError('invalidRequest', 'Malformed token request: every field must be a single string')
-    const body = request.body ?? {}
-    const grantType = body.grant_type ?? 'password'
-    if (grantType !== 'password') throw new ApiError('unsupportedGrantType', `Unsupported grant_type "${grantType.slice(0, 64)}"`)
-    const { username, password } = body
-    if (username === undefined || username === '' || password === undefined || password === '') {
-      throw new ApiError('invalidRequest', 'username and password are required')
+    return await grant(fastify, request.body ?? {}, { ip: request.ip, log: request.log })
+  })
+
+  fastify.post('/token/revoke', {
+    validatorCompiler: TypeBoxValidatorCompiler,
+    attachValidation: true,
+    schema: {
+      summary: 'RFC 7009 revocation: ends the session of a refresh or access token',
+      tags: ['auth'],
+      body: RevokeRequest,
+      response: { 200: RevokeResponse, 400: ErrorBody }
     }
-    if (Buffer.byteLength(password) > MAX_LOGIN_PASSWORD_BYTES) {
-      throw new ApiError('invalidRequest', `password must be at most ${MAX_LOGIN_PASSWORD_BYTES} bytes`)
-    }
-    const user = await checkPassword(fastify.users, fastify.passwords, username, password)
-    if (user === undefined) {
-      request.log.info({ username, ip: request.ip, outcome: 'failure' }, 'password grant refused')
-      throw new ApiError('badCredentials', undefined, { 'www-authenticate': 'Bearer' })
-    }
-    const issued = fastify.tokens.issueAccess(user.username, user.roles, randomUUID())
-    request.log.info({ username: user.username, ip: request.ip, outcome: 'success', jti: issued.claims.jti }, 'password grant issued')
-    return { access_token: issued.token, token_type: 'bearer' as const, expires_in: issued.expiresIn }
+  }, async (request, reply) => {
+    noStore(reply)
+    const token = request.validationError === undefined ? request.body?.token : undefined
+    if (token === undefined || token === '') throw new ApiError('invalidRequest', 'token is required')
+    const revoked = await fastify.sessions.revokeToken(token, request.body.token_type_hint)
+    request.log.info({ ip: request.ip, token: maskToken(token), revoked }, 'token revocation')
+    // RFC 7009 §2.2: 200 whether or not the token was known.
+    return {}
   })
 
   if (config.testTokenEnabled) {

@@ -30,3 +30,10 @@ export const MeResponse = Type.Object({
   username: Type.String(),
   roles: Type.Array(Type.String())
 })
+
+export const RevokeRequest = Type.Object({
+  token: Type.Optional(Type.String({ maxLength: 16384 })),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 64 }))
+})
+
+export const RevokeResponse = Type.Object({})

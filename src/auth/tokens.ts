@@ -82,6 +82,23 @@ export class TokenService {
     return claims === undefined ? { ok: false, failure: 'payload' } : { ok: true, claims, testToken: false }
   }
 
+  /**
+   * The session of a genuine access token, expired or not: logging out with
+   * a stale access token must still end its session. Undefined for anything
+   * not signed by us and for the test token.
+   */
+  sessionOf (token: string): string | undefined {
+    if (token === '' || Buffer.byteLength(token) > MAX_TOKEN_BYTES) return undefined
+    if (this.testTokenValue !== undefined && sameString(token, this.testTokenValue)) return undefined
+    try {
+      const payload: unknown = this.jwt.verify(token, { ignoreExpiration: true })
+      const sid = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>).sid : undefined
+      return typeof sid === 'string' && sid !== TEST_SESSION_ID ? sid : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   private testClaims (): AccessClaims {
     return { sub: this.config.testTokenUser, sid: TEST_SESSION_ID, jti: undefined, roles: [], iat: undefined, exp: null }
   }

@@ -1,11 +1,13 @@
 import fp from 'fastify-plugin'
 import { openDb, type Db } from '../store/db.js'
+import { SessionStore } from '../store/sessions.js'
 import { UserStore } from '../store/users.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Db
     users: UserStore
+    sessionStore: SessionStore
   }
 }
 
@@ -14,6 +16,7 @@ export default fp<{ databaseUrl: string }>(async (fastify, { databaseUrl }) => {
   const db = await openDb(databaseUrl)
   fastify.decorate('db', db)
   fastify.decorate('users', new UserStore(db))
+  fastify.decorate('sessionStore', new SessionStore(db))
   fastify.addHook('onClose', async () => {
     await db.destroy()
   })

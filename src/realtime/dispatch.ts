@@ -1,6 +1,7 @@
 import type { Connection } from './connection.js'
-import { channelOf, isChannelName, stamp, type ClientMessage } from './messages.js'
-import { ErrorCode, ReservedType, isReservedType } from './protocol.js'
+import { isChannelName, type ClientMessage } from './messages.js'
+import { ErrorCode, ReservedType } from './protocol.js'
+import { publishMessage } from './publish.js'
 import { refreshInBand } from './refresh.js'
 
 /** Routes one message from an authenticated socket. */
@@ -23,28 +24,8 @@ export function dispatch (conn: Connection, message: ClientMessage): void {
       conn.sendError({ code: ErrorCode.unsupportedType, message: 'Already authenticated; use "refresh" to replace the token' }, message.requestId)
       return
   }
-  if (isReservedType(message.type)) {
-    conn.sendError({ code: ErrorCode.unsupportedType, message: `"${message.type}" is reserved and cannot be sent here` }, message.requestId)
-    return
-  }
-  publish(conn, message)
-}
-
-function publish (conn: Connection, message: ClientMessage): void {
-  const channel = channelOf(message)
-  if (channel === undefined) {
-    conn.sendError({ code: ErrorCode.invalidMessage, message: 'Invalid "channel"' }, message.requestId)
-    return
-  }
-  if (!conn.channels.has(channel)) {
-    conn.sendError({ code: ErrorCode.forbidden, message: `Not subscribed to channel "${channel}"` }, message.requestId)
-    return
-  }
-  // Serialized once here; every socket in the channel gets the same string.
-  const frame = JSON.stringify(stamp(message, conn.username))
-  conn.ctx.broker.publish({ kind: 'broadcast', channel, frame }).catch((err: unknown) => {
-    conn.ctx.log.error({ err }, 'broker publish failed')
-  })
+  const published = publishMessage(conn.ctx.broker, message, conn.username, conn.channels)
+  if (!published.ok) conn.sendError(published.error, message.requestId)
 }
 
 function sendStatus (conn: Connection): void {

@@ -5,6 +5,7 @@ import type { RealtimeContext } from './context.js'
 import { startHeartbeat } from './heartbeat.js'
 import { Hub } from './hub.js'
 import { BEARER_SUBPROTOCOL, Close } from './protocol.js'
+import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
 
 declare module 'fastify' {
@@ -49,4 +50,5 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   fastify.addHook('onClose', async () => { heartbeat.stop() })
 
   await fastify.register(realtimeRoutes, { ctx })
+  await fastify.register(messagesRoute)
 }, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker'] })

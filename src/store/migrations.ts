@@ -29,6 +29,33 @@ function migrations (dialect: Dialect): Record<string, Migration> {
     async down (db: Kysely<unknown>) {
       await db.schema.dropTable('users').execute()
     }
+  },
+  '0002_sessions': {
+    async up (db: Kysely<unknown>) {
+      await db.schema.createTable('sessions')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('username', 'varchar(128)', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('expires_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('revoked_at', 'varchar(32)')
+        .addColumn('revoke_reason', 'varchar(64)')
+        .execute()
+      await db.schema.createIndex('sessions_username').on('sessions').column('username').execute()
+      // One row per refresh token ever issued: a rotated row is kept so that
+      // presenting it again is recognised as reuse (RFC 9700 §4.14.2).
+      await db.schema.createTable('refresh_tokens')
+        .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('session_id', 'varchar(64)', (c) => c.notNull().references('sessions.id').onDelete('cascade'))
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('expires_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('rotated_at', 'varchar(32)')
+        .execute()
+      await db.schema.createIndex('refresh_tokens_session').on('refresh_tokens').column('session_id').execute()
+    },
+    async down (db: Kysely<unknown>) {
+      await db.schema.dropTable('refresh_tokens').execute()
+      await db.schema.dropTable('sessions').execute()
+    }
   }
   }
 }

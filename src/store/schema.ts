@@ -16,6 +16,28 @@ export interface UsersTable {
   updated_at: string
 }
 
+export interface SessionsTable {
+  /** The `sid` claim of every access token of this session. */
+  id: string
+  username: string
+  created_at: string
+  expires_at: string
+  revoked_at: string | null
+  revoke_reason: string | null
+}
+
+export interface RefreshTokensTable {
+  /** SHA-256 of the opaque token; the token itself is never stored. */
+  token_hash: string
+  session_id: string
+  created_at: string
+  expires_at: string
+  /** Set when the token was exchanged; presenting it again is reuse. */
+  rotated_at: string | null
+}
+
 export interface Database {
   users: UsersTable
+  sessions: SessionsTable
+  refresh_tokens: RefreshTokensTable
 }

@@ -1,0 +1,81 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { ApiError } from '../errors.js'
+import type { UserStore } from '../store/users.js'
+import { MAX_LOGIN_PASSWORD_BYTES, checkPassword } from './login.js'
+import type { PasswordHasher } from './passwords.js'
+import type { SessionService } from './sessions.js'
+import type { TokenService } from './tokens.js'
+
+export interface GrantDeps {
+  readonly users: UserStore
+  readonly passwords: PasswordHasher
+  readonly tokens: TokenService
+  readonly sessions: SessionService
+}
+
+export interface TokenGrant {
+  access_token: string
+  token_type: 'bearer'
+  expires_in: number
+  refresh_token: string
+}
+
+export interface GrantRequest {
+  readonly grant_type?: string
+  readonly username?: string
+  readonly password?: string
+  readonly refresh_token?: string
+}
+
+export interface GrantContext {
+  readonly ip: string
+  readonly log: FastifyBaseLogger
+}
+
+/** The OAuth2 grants of `POST /token`. Errors are ApiErrors in RFC 6749 terms. */
+export async function grant (deps: GrantDeps, body: GrantRequest, ctx: GrantContext): Promise<TokenGrant> {
+  const grantType = body.grant_type ?? 'password'
+  if (grantType === 'password') return await passwordGrant(deps, body, ctx)
+  if (grantType === 'refresh_token') return await refreshGrant(deps, body, ctx)
+  throw new ApiError('unsupportedGrantType', `Unsupported grant_type "${grantType.slice(0, 64)}"`)
+}
+
+async function passwordGrant (deps: GrantDeps, body: GrantRequest, ctx: GrantContext): Promise<TokenGrant> {
+  const { username, password } = body
+  if (username === undefined || username === '' || password === undefined || password === '') {
+    throw new ApiError('invalidRequest', 'username and password are required')
+  }
+  if (Buffer.byteLength(password) > MAX_LOGIN_PASSWORD_BYTES) {
+    throw new ApiError('invalidRequest', `password must be at most ${MAX_LOGIN_PASSWORD_BYTES} bytes`)
+  }
+  const user = await checkPassword(deps.users, deps.passwords, username, password)
+  if (user === undefined) {
+    ctx.log.info({ username, ip: ctx.ip, grant: 'password', outcome: 'failure' }, 'token grant refused')
+    throw new ApiError('badCredentials', undefined, { 'www-authenticate': 'Bearer' })
+  }
+  const session = await deps.sessions.start(user.username)
+  const issued = deps.tokens.issueAccess(user.username, user.roles, session.sid)
+  ctx.log.info({ username: user.username, ip: ctx.ip, grant: 'password', outcome: 'success', sid: session.sid }, 'token grant issued')
+  return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, refresh_token: session.refreshToken }
+}
+
+const REFRESH_FAILURES = {
+  unknown: 'Unknown refresh token',
+  expired: 'Refresh token expired',
+  revoked: 'Session revoked',
+  reused: 'Refresh token was already used; the session is revoked',
+  user: 'User is disabled or deleted'
+} as const
+
+async function refreshGrant (deps: GrantDeps, body: GrantRequest, ctx: GrantContext): Promise<TokenGrant> {
+  const refreshToken = body.refresh_token
+  if (refreshToken === undefined || refreshToken === '') throw new ApiError('invalidRequest', 'refresh_token is required')
+  const outcome = await deps.sessions.refresh(refreshToken)
+  if (!outcome.ok) {
+    ctx.log.info({ ip: ctx.ip, grant: 'refresh_token', outcome: 'failure', failure: outcome.failure, sid: outcome.sid }, 'token grant refused')
+    throw new ApiError('invalidGrant', REFRESH_FAILURES[outcome.failure])
+  }
+  const issued = deps.tokens.issueAccess(outcome.user.username, outcome.user.roles, outcome.sid)
+  ctx.log.info({ username: outcome.user.username, ip: ctx.ip, grant: 'refresh_token', outcome: 'success', sid: outcome.sid }, 'token grant issued')
+  return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, refresh_token: outcome.refreshToken }
+}
