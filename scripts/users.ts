@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { PasswordHasher, passwordProblem } from '../src/auth/passwords.js'
 import { ConfigError, loadConfig, type Config } from '../src/config.js'
 import { openDb } from '../src/store/db.js'
+import { SessionStore } from '../src/store/sessions.js'
 import { DuplicateUserError, UserStore, type User } from '../src/store/users.js'
 import { readNewPassword } from './lib/prompt.js'
 import { parseCommand, USAGE, UsageError, type Command } from './lib/users-args.js'
@@ -19,6 +20,7 @@ class Refused extends Error {
 
 interface Context {
   readonly users: UserStore
+  readonly sessions: SessionStore
   /** Started only by the commands that hash, so that list and disable stay quick. */
   readonly hasher: () => Promise<PasswordHasher>
 }
@@ -62,15 +64,19 @@ async function run (command: Exclude<Command, { name: 'help' }>, ctx: Context): 
     case 'passwd': {
       if (await users.findByUsername(command.user) === undefined) throw noSuchUser(command.user)
       if (!await users.setPasswordHash(command.user, await newPasswordHash(ctx))) throw noSuchUser(command.user)
+      await ctx.sessions.revokeAllOf(command.user, 'password changed')
       return `Changed the password of "${command.user}"`
     }
     case 'disable':
     case 'enable': {
       if (!await users.setDisabled(command.user, command.name === 'disable')) throw noSuchUser(command.user)
+      // Ending the sessions keeps a later `enable` from reviving old refresh tokens.
+      if (command.name === 'disable') await ctx.sessions.revokeAllOf(command.user, 'user disabled')
       return `${command.name === 'disable' ? 'Disabled' : 'Enabled'} user "${command.user}"`
     }
     case 'delete': {
       if (!await users.delete(command.user)) throw noSuchUser(command.user)
+      await ctx.sessions.revokeAllOf(command.user, 'user deleted')
       return `Deleted user "${command.user}"`
     }
     case 'role': {
@@ -120,6 +126,7 @@ async function main (argv: readonly string[]): Promise<number> {
   let hasher: Promise<PasswordHasher> | undefined
   const ctx: Context = {
     users: new UserStore(db),
+    sessions: new SessionStore(db),
     hasher: async () => await (hasher ??= PasswordHasher.create({ cost: config.bcryptCost, size: 1 }))
   }
   try {

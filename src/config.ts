@@ -35,6 +35,7 @@ export interface Config {
   readonly wsMaxConnectionsPerUser: number
   readonly wsMessagesPerSecond: number
   readonly wsPingIntervalMs: number
+  readonly wsRevalidateIntervalMs: number
   readonly statsIntervalMs: number
   readonly metricsToken: string | undefined
 }
@@ -152,6 +153,7 @@ export function loadConfig (env: Env = process.env): Config {
     wsMaxConnectionsPerUser: r.int('WS_MAX_CONNECTIONS_PER_USER', 100, 1, 1000000),
     wsMessagesPerSecond: r.int('WS_MESSAGES_PER_SECOND', 50, 1, 1000000),
     wsPingIntervalMs: r.int('WS_PING_INTERVAL_MS', 30000, 50, 600000),
+    wsRevalidateIntervalMs: r.int('WS_REVALIDATE_INTERVAL_MS', 30000, 50, 3600000),
     statsIntervalMs: r.int('STATS_INTERVAL_MS', 5000, 100, 3600000),
     metricsToken: r.raw('METRICS_TOKEN')
   }

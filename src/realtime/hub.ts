@@ -49,6 +49,14 @@ export class Hub {
     return this.all.values()
   }
 
+  sessionIds (): IterableIterator<string> {
+    return this.bySession.keys()
+  }
+
+  usernames (): IterableIterator<string> {
+    return this.byUser.keys()
+  }
+
   join (client: HubClient): void {
     this.all.add(client)
     addTo(this.byUser, client.username, client)

@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import type { RealtimeContext } from './context.js'
 import { startHeartbeat } from './heartbeat.js'
 import { Hub } from './hub.js'
+import { startRevalidation } from './revalidate.js'
 import { BEARER_SUBPROTOCOL, Close } from './protocol.js'
 import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
@@ -47,7 +48,11 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   })
 
   const heartbeat = startHeartbeat(fastify.websocketServer, config.wsPingIntervalMs)
-  fastify.addHook('onClose', async () => { heartbeat.stop() })
+  const revalidation = startRevalidation(hub, fastify.sessionStore, fastify.users, config.wsRevalidateIntervalMs, fastify.log)
+  fastify.addHook('onClose', async () => {
+    heartbeat.stop()
+    revalidation.stop()
+  })
 
   await fastify.register(realtimeRoutes, { ctx })
   await fastify.register(messagesRoute)

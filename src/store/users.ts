@@ -49,6 +49,14 @@ export class UserStore {
     return rows.map(toUser)
   }
 
+  /** Of the given names, those that are disabled or no longer exist. */
+  async inactiveAmong (usernames: readonly string[]): Promise<string[]> {
+    if (usernames.length === 0) return []
+    const rows = await this.db.selectFrom('users').select('username').where('username', 'in', usernames).where('disabled', '=', 0).execute()
+    const active = new Set(rows.map((r) => r.username))
+    return usernames.filter((name) => !active.has(name))
+  }
+
   async count (): Promise<number> {
     const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow()
     return Number(row.n)

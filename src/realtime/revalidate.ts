@@ -1,0 +1,48 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { TEST_SESSION_ID } from '../auth/tokens.js'
+import type { SessionStore } from '../store/sessions.js'
+import type { UserStore } from '../store/users.js'
+import type { Hub } from './hub.js'
+import { Close } from './protocol.js'
+
+/** Keeps each `IN (…)` list well under every engine's bound-parameter limit. */
+const CHUNK = 500
+
+function chunks<T> (items: readonly T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
+  return out
+}
+
+/**
+ * Revocations normally arrive as broker events at once. This sweep is the
+ * safety net for changes that send none — the users CLI is another process —
+ * and asks the database, in two batched queries, which of the open sessions
+ * and users are still good.
+ */
+export async function revalidate (hub: Hub, sessions: SessionStore, users: UserStore): Promise<number> {
+  let closed = 0
+  const sids = [...hub.sessionIds()].filter((sid) => sid !== TEST_SESSION_ID)
+  for (const batch of chunks(sids)) {
+    for (const sid of await sessions.inactiveAmong(batch)) closed += hub.closeSession(sid, Close.sessionRevoked)
+  }
+  for (const batch of chunks([...hub.usernames()])) {
+    for (const username of await users.inactiveAmong(batch)) closed += hub.closeUser(username, Close.sessionRevoked)
+  }
+  return closed
+}
+
+export function startRevalidation (hub: Hub, sessions: SessionStore, users: UserStore, intervalMs: number, log: FastifyBaseLogger): { stop: () => void } {
+  let running = false
+  const timer = setInterval(() => {
+    if (running || hub.size === 0) return
+    running = true
+    revalidate(hub, sessions, users).then((closed) => {
+      if (closed > 0) log.info({ closed }, 'closed sockets of revoked sessions or disabled users')
+    }, (err: unknown) => {
+      log.error({ err }, 'socket revalidation failed')
+    }).finally(() => { running = false })
+  }, intervalMs)
+  timer.unref()
+  return { stop: () => { clearInterval(timer) } }
+}
