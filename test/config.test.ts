@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { ConfigError, MIN_SECRET_BYTES, loadConfig } from '../src/config.js'
+
+const SECRET = 'a-production-secret-of-at-least-32-bytes!'
+
+/** The ConfigError loadConfig throws for env, or a failure if it does not throw one. */
+function problemsOf (env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`)
+}
+
+t.test('defaults', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.port, 8000)
+  t.equal(config.host, '0.0.0.0')
+  t.equal(config.accessTokenMinutes, 30)
+  t.equal(config.databaseUrl, 'sqlite:./data/wsgate.db')
+  t.equal(config.env, 'development')
+  t.equal(config.isProduction, false)
+  t.equal(config.testTokenEnabled, true, 'test tokens are on outside production')
+  t.equal(config.testTokenUser, 'user')
+  t.equal(config.jwtSecretGenerated, true)
+  t.type(config.jwtSecret, 'string')
+  t.ok(Buffer.byteLength(config.jwtSecret) >= MIN_SECRET_BYTES, 'the generated secret is long enough')
+  t.not(loadConfig({}).jwtSecret, config.jwtSecret, 'a new random secret per load')
+  t.equal(loadConfig({ NODE_ENV: 'test' }).testTokenEnabled, true, 'on in test too')
+})
+
+t.test('the result is frozen', async (t) => {
+  const config = loadConfig({})
+  t.ok(Object.isFrozen(config))
+  const mutable: { port: number } = config
+  t.throws(() => { mutable.port = 1 }, TypeError, 'assigning throws in strict mode')
+  t.equal(Reflect.set(config, 'port', 2), false)
+  t.equal(config.port, 8000)
+})
+
+t.test('values are read and trimmed', async (t) => {
+  const config = loadConfig({ PORT: ' 9000 ', HOST: '127.0.0.1', ACCESS_TOKEN_EXPIRE_MINUTES: '2', JWT_SECRET_KEY: SECRET, LOG_LEVEL: 'warn' })
+  t.equal(config.port, 9000)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.accessTokenMinutes, 2)
+  t.equal(config.jwtSecret, SECRET)
+  t.equal(config.jwtSecretGenerated, false)
+  t.equal(config.logLevel, 'warn')
+})
+
+t.test('every bad variable is reported at once', async (t) => {
+  const problems = problemsOf({ PORT: 'abc', BCRYPT_COST: '99', LOG_LEVEL: 'loud' })
+  t.equal(problems.length, 3, problems.join('\n'))
+  t.ok(problems.some((p) => p.includes('PORT')), 'names PORT')
+  t.ok(problems.some((p) => p.includes('BCRYPT_COST')), 'names BCRYPT_COST')
+  t.ok(problems.some((p) => p.includes('LOG_LEVEL')), 'names LOG_LEVEL')
+
+  try {
+    loadConfig({ PORT: 'abc', BCRYPT_COST: '99', LOG_LEVEL: 'loud' })
+    t.fail('should throw')
+  } catch (err) {
+    t.type(err, ConfigError)
+    const message = err instanceof Error ? err.message : ''
+    for (const name of ['PORT', 'BCRYPT_COST', 'LOG_LEVEL']) t.match(message, name, `message names ${name}`)
+  }
+})
+
+t.test('numbers must be whole and in range', async (t) => {
+  for (const [name, value] of [['PORT', '70000'], ['PORT', '-1'], ['PORT', '80.5'], ['ACCESS_TOKEN_EXPIRE_MINUTES', '0'], ['BCRYPT_COST', '3']] as const) {
+    const problems = problemsOf({ [name]: value })
+    t.equal(problems.length, 1, `${name}=${value}`)
+    t.match(problems[0] ?? '', name)
+  }
+  t.match(problemsOf({ TEST_TOKEN_ENABLED: 'maybe' })[0] ?? '', 'TEST_TOKEN_ENABLED')
+  t.match(problemsOf({ NODE_ENV: 'staging' })[0] ?? '', 'NODE_ENV')
+})
+
+t.test('production requires JWT_SECRET_KEY', async (t) => {
+  const problems = problemsOf({ NODE_ENV: 'production' })
+  t.equal(problems.length, 1, problems.join('\n'))
+  t.match(problems[0] ?? '', 'JWT_SECRET_KEY')
+  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET })
+  t.equal(config.isProduction, true)
+  t.equal(config.jwtSecretGenerated, false)
+})
+
+t.test('a secret under 32 bytes is refused in every environment', async (t) => {
+  const short = 'x'.repeat(31)
+  for (const NODE_ENV of ['development', 'test', 'production']) {
+    const problems = problemsOf({ NODE_ENV, JWT_SECRET_KEY: short })
+    t.equal(problems.length, 1, `${NODE_ENV}: ${problems.join('\n')}`)
+    t.match(problems[0] ?? '', 'JWT_SECRET_KEY', NODE_ENV)
+    t.match(problems[0] ?? '', '32', NODE_ENV)
+  }
+  t.match(problemsOf({ JWT_SECRET: short })[0] ?? '', /JWT_SECRET/, 'the alias is checked too')
+  // 11 × '€' is 33 bytes in 11 characters: bytes are what count.
+  t.equal(loadConfig({ JWT_SECRET_KEY: '€'.repeat(11) }).jwtSecret, '€'.repeat(11))
+  t.equal(loadConfig({ JWT_SECRET_KEY: 'x'.repeat(32) }).jwtSecret, 'x'.repeat(32), '32 bytes is enough')
+})
+
+t.test('JWT_SECRET is an alias, and JWT_SECRET_KEY wins over it', async (t) => {
+  const aliased = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET })
+  t.equal(aliased.jwtSecret, SECRET)
+  t.equal(aliased.jwtSecretGenerated, false)
+  const both = loadConfig({ JWT_SECRET_KEY: SECRET, JWT_SECRET: `${SECRET}-other` })
+  t.equal(both.jwtSecret, SECRET)
+})
+
+t.test('test tokens in production', async (t) => {
+  const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET, TEST_TOKEN_ENABLED: 'true' })
+  t.equal(problems.length, 1, problems.join('\n'))
+  t.match(problems[0] ?? '', 'TEST_TOKEN_ENABLED')
+
+  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET })
+  t.equal(config.testTokenEnabled, false, 'off by default in production')
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET, WS_TEST_TOKEN: 'fixed-dev-token' }).wsTestToken, undefined, 'WS_TEST_TOKEN is ignored in production')
+  t.equal(loadConfig({ TEST_TOKEN_ENABLED: 'false' }).testTokenEnabled, false, 'can be turned off in development')
+})
+
+interface Exit {
+  code: number | null
+  stderr: string
+  stdout: string
+}
+
+async function runServer (env: Record<string, string>): Promise<Exit> {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const child = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const timer = setTimeout(() => { child.kill('SIGKILL') }, 30_000)
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('close', (exitCode) => { resolve(exitCode) })
+    })
+    return { code, stdout, stderr }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+t.test('the server refuses to start on a bad config and names every bad variable', async (t) => {
+  // A minimal environment: nothing inherited can supply a secret.
+  const env: Record<string, string> = { NODE_ENV: 'production', PORT: 'abc' }
+  if (process.env.PATH !== undefined) env.PATH = process.env.PATH
+  if (process.env.HOME !== undefined) env.HOME = process.env.HOME
+  const exit = await runServer(env)
+  t.not(exit.code, 0, `exit code ${String(exit.code)}`)
+  t.not(exit.code, null, 'exited by itself, not killed')
+  t.match(exit.stderr, 'JWT_SECRET_KEY')
+  t.match(exit.stderr, 'PORT')
+  t.notMatch(exit.stderr, /\n\s+at /, 'a clean message, not a stack trace')
+})

@@ -1,0 +1,135 @@
+import t from 'tap'
+import { build } from '../helper.js'
+import { TestSocket, closedWithin } from '../ws-client.js'
+import { redactUrl } from '../../src/http/logging.js'
+
+type Json = Record<string, unknown>
+
+function parseLines (logs: string): Json[] {
+  return logs.split('\n').filter((line) => line.trim() !== '').map((line) => {
+    const value: unknown = JSON.parse(line)
+    if (typeof value !== 'object' || value === null) throw new Error(`log line is not an object: ${line}`)
+    return value as Json
+  })
+}
+
+/** Every key anywhere inside a parsed log line. */
+function keysOf (value: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) keysOf(item, into)
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, inner] of Object.entries(value)) {
+      into.add(key)
+      keysOf(inner, into)
+    }
+  }
+  return into
+}
+
+function requestUrl (line: Json): string | undefined {
+  const req = line.req
+  if (typeof req !== 'object' || req === null) return undefined
+  const url = (req as Json).url
+  return typeof url === 'string' ? url : undefined
+}
+
+t.test('no token, password or bad token reaches the logs; masked forms and the client IP do', async (t) => {
+  const built = await build(t, { TOKEN_RATE_LIMIT: '100000' })
+  const WRONG_PASSWORD = 'Sup3rSecret-wrong!'
+  const BAD_TOKEN = 'Distinctive-Bad-Token-Value-0123456789-abcdefghij'
+
+  // A good login over real HTTP with a form body, as curl sends it.
+  const ok = await fetch(`${built.url}/token`, { method: 'POST', body: new URLSearchParams({ username: 'user', password: 'password' }) })
+  t.equal(ok.status, 200)
+  const tokens: unknown = await ok.json()
+  const accessToken = typeof tokens === 'object' && tokens !== null ? (tokens as Json).access_token : undefined
+  const refreshToken = typeof tokens === 'object' && tokens !== null ? (tokens as Json).refresh_token : undefined
+  if (typeof accessToken !== 'string') throw new Error('no access token')
+  const signature = accessToken.split('.')[2] ?? ''
+  t.ok(signature.length > 20, 'the token has a signature part')
+
+  const bad = await fetch(`${built.url}/token`, { method: 'POST', body: new URLSearchParams({ username: 'user', password: WRONG_PASSWORD }) })
+  t.equal(bad.status, 401)
+  const badJson = await built.app.inject({ method: 'POST', url: '/token', payload: { username: 'user', password: WRONG_PASSWORD } })
+  t.equal(badJson.statusCode, 401)
+
+  const me = await fetch(`${built.url}/me`, { headers: { authorization: `Bearer ${accessToken}` } })
+  t.equal(me.status, 200)
+  // A token in a query string of an HTTP route is not a credential there, but its URL is still logged.
+  const meQuery = await fetch(`${built.url}/me?access_token=${accessToken}`)
+  t.equal(meQuery.status, 401)
+
+  const good = await TestSocket.connect(`${built.wsUrl}/ws?token=${accessToken}`)
+  good.close()
+  await closedWithin(good)
+
+  const refused = await TestSocket.open(`${built.wsUrl}/ws?token=${BAD_TOKEN}`)
+  const closed = await closedWithin(refused)
+  t.equal(closed.code, 1008)
+  t.equal(closed.reason, 'Invalid token')
+
+  const logs = built.logs()
+  const lines = parseLines(logs)
+  t.ok(lines.length > 5, `${lines.length} log lines`)
+
+  t.notMatch(logs, accessToken, 'the access token is not logged')
+  t.notMatch(logs, signature, 'its signature is not logged')
+  if (typeof refreshToken === 'string') t.notMatch(logs, refreshToken, 'the refresh token is not logged')
+  t.notMatch(logs, WRONG_PASSWORD, 'the wrong password is not logged')
+  t.notMatch(logs, BAD_TOKEN, 'the bad token is not logged')
+  t.notOk(keysOf(lines).has('password'), 'no log line has a password field')
+  t.notOk(keysOf(lines).has('authorization'), 'no log line has an authorization header')
+
+  const wsUrls = lines.map(requestUrl).filter((url): url is string => url?.startsWith('/ws') === true)
+  t.ok(wsUrls.length >= 2, `the upgrade requests were logged: ${JSON.stringify(wsUrls)}`)
+  for (const url of wsUrls) t.equal(url, '/ws?token=[redacted]')
+  t.ok(lines.some((line) => requestUrl(line) === '/me?access_token=[redacted]'), 'the HTTP query token is redacted')
+
+  const wsAuth = lines.filter((line) => typeof line.msg === 'string' && /websocket auth/i.test(line.msg))
+  const succeeded = wsAuth.filter((line) => line.outcome === 'success')
+  const failed = wsAuth.filter((line) => line.outcome === 'failure')
+  t.equal(succeeded.length, 1, 'one successful socket auth logged')
+  t.equal(failed.length, 1, 'one failed socket auth logged')
+  for (const line of [...succeeded, ...failed]) {
+    t.equal(line.ip, '127.0.0.1', 'with the client IP')
+    t.type(line.token, 'string')
+    t.match(String(line.token), '…', `masked: ${String(line.token)}`)
+    t.ok(String(line.token).length <= 12, 'the mask keeps only a few characters')
+  }
+  t.equal(succeeded[0]?.user, 'user')
+
+  const refusedLogin = lines.filter((line) => line.outcome === 'failure' && line.username === 'user')
+  t.ok(refusedLogin.length >= 2, 'the failed logins are logged, by username')
+  for (const line of refusedLogin) t.equal(line.ip, '127.0.0.1')
+})
+
+t.test('a percent-encoded query name is redacted too', async (t) => {
+  // `%74oken` is `token` once decoded: the query parser finds the credential,
+  // so the logged URL must not carry it in the clear.
+  const built = await build(t)
+  const { access_token: token } = await built.login()
+  const socket = await TestSocket.open(`${built.wsUrl}/ws?%74oken=${token}`)
+  const first = await Promise.race([socket.next().then((m) => String(m.type)), socket.closed.then((c) => `closed ${c.code}`)])
+  socket.close()
+  await closedWithin(socket)
+  t.ok(first === 'connection_established' || first.startsWith('closed'), `outcome: ${first}`)
+  t.notMatch(built.logs(), token, 'the token is not logged')
+  t.notMatch(built.logs(), token.split('.')[2] ?? token, 'nor its signature')
+})
+
+t.test('redactUrl', async (t) => {
+  t.equal(redactUrl('/ws?token=abc.def.ghi'), '/ws?token=[redacted]')
+  t.equal(redactUrl('/ws?access_token=abc'), '/ws?access_token=[redacted]')
+  t.equal(redactUrl('/x?refresh_token=abc'), '/x?refresh_token=[redacted]')
+  t.equal(redactUrl('/x?password=hunter2'), '/x?password=[redacted]')
+  t.equal(redactUrl('/ws?a=1&token=abc&b=2'), '/ws?a=1&token=[redacted]&b=2', 'other parameters are kept')
+  t.equal(redactUrl('/ws?token=a&token=b'), '/ws?token=[redacted]&token=[redacted]', 'every occurrence')
+  t.equal(redactUrl('/ws?TOKEN=abc&Access_Token=def'), '/ws?TOKEN=[redacted]&Access_Token=[redacted]', 'case-insensitive')
+  t.equal(redactUrl('/ws?token=abc#frag'), '/ws?token=[redacted]#frag')
+  t.equal(redactUrl('/ws?token='), '/ws?token=[redacted]')
+  t.equal(redactUrl('/ws?channel=token&x=1'), '/ws?channel=token&x=1', 'a value that says token is not a name')
+  t.equal(redactUrl('/health'), '/health')
+  t.equal(redactUrl('/ws?mytoken=abc'), '/ws?mytoken=abc', 'only whole parameter names')
+  t.notMatch(redactUrl('/ws?%74oken=secret-value'), 'secret-value', 'a percent-encoded name is still a token')
+  t.notMatch(redactUrl('/ws?%74%6F%6B%65%6E=secret-value'), 'secret-value', 'fully percent-encoded name')
+})
