@@ -27,6 +27,8 @@ export function invalidTokenError (failure: AuthFailure | 'missing'): ApiError {
   return new ApiError('invalidToken', description, { 'www-authenticate': challenge })
 }
 
+export const ADMIN_ROLE = 'admin'
+
 /** A preHandler that admits only requests carrying a valid access token. */
 export function requireBearer (authenticator: Authenticator) {
   return async function bearerGuard (request: FastifyRequest, _reply: FastifyReply): Promise<void> {
@@ -35,5 +37,14 @@ export function requireBearer (authenticator: Authenticator) {
     const outcome = await authenticator.authenticate(token)
     if (!outcome.ok) throw invalidTokenError(outcome.failure)
     request.principal = outcome.principal
+  }
+}
+
+/** As requireBearer, and the principal must hold `role` (403 otherwise). */
+export function requireRole (authenticator: Authenticator, role: string) {
+  const bearer = requireBearer(authenticator)
+  return async function roleGuard (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    await bearer(request, reply)
+    if (request.principal?.roles.includes(role) !== true) throw new ApiError('forbidden', `Role "${role}" required`)
   }
 }
