@@ -1,8 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
 import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
 import type { DestinationStream } from 'pino'
-import type { Config } from './config.js'
+import type { Config, TrustProxy } from './config.js'
 import authPlugin from './auth/plugin.js'
 import authRoutes from './auth/routes.js'
 import errorHandler from './http/error-handler.js'
@@ -25,6 +27,12 @@ declare module 'fastify' {
   }
 }
 
+/** Fastify's types lack the hop-count form, so a count becomes the function it stands for. */
+function trustProxyOption (value: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value
+  return typeof value === 'boolean' ? value : [...value]
+}
+
 /** Composition only: every behaviour lives in the plugins registered here. */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -35,12 +43,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     },
     // A whole JSON body or form over 1 MiB is refused with 413 before parsing.
     bodyLimit: 1024 * 1024,
-    trustProxy: false
+    // Off unless configured: otherwise any client picks its IP with X-Forwarded-For.
+    trustProxy: trustProxyOption(config.trustProxy)
   })
   app.decorate('config', config)
 
   await app.register(errorHandler)
   await app.register(formbody)
+  await app.register(helmet)
+  await app.register(rateLimit, { global: false })
   await app.register(cors, { origin: config.corsOrigins === undefined ? true : [...config.corsOrigins] })
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl })
   await app.register(passwordsPlugin, { cost: config.bcryptCost })

@@ -30,15 +30,24 @@ export interface Config {
   readonly redisUrl: string | undefined
   readonly corsOrigins: readonly string[] | undefined
   readonly tokenRateLimit: number
+  readonly loginFreeFailures: number
+  readonly loginMaxBackoffSeconds: number
+  readonly trustProxy: TrustProxy
   readonly wsAuthTimeoutMs: number
   readonly wsMaxPayload: number
   readonly wsMaxConnectionsPerUser: number
   readonly wsMessagesPerSecond: number
+  readonly wsMessageBurst: number
+  readonly wsMaxBufferedBytes: number
+  readonly wsPerMessageDeflate: boolean
   readonly wsPingIntervalMs: number
   readonly wsRevalidateIntervalMs: number
   readonly statsIntervalMs: number
   readonly metricsToken: string | undefined
 }
+
+/** Fastify's `trustProxy`: off, on (any hop), a hop count, or a list of addresses/CIDRs. */
+export type TrustProxy = boolean | number | readonly string[]
 
 export class ConfigError extends Error {
   readonly problems: readonly string[]
@@ -98,6 +107,19 @@ class Reader {
     return fallback
   }
 
+  trustProxy (name: string): TrustProxy {
+    const value = this.raw(name)
+    if (value === undefined) return false
+    const lower = value.toLowerCase()
+    if (['0', 'false', 'no', 'off'].includes(lower)) return false
+    if (['true', 'yes', 'on'].includes(lower)) return true
+    if (/^[1-9][0-9]?$/.test(value)) return Number(value)
+    const list = value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    if (list.every((s) => /^[0-9a-fA-F:.]+(\/[0-9]{1,3})?$/.test(s) || ['loopback', 'linklocal', 'uniquelocal'].includes(s))) return list
+    this.problems.push(`${name} must be false, true, a hop count, or a comma list of proxy addresses (got "${value}")`)
+    return false
+  }
+
   list (name: string): string[] | undefined {
     const value = this.raw(name)
     if (value === undefined) return undefined
@@ -123,6 +145,11 @@ export function loadConfig (env: Env = process.env): Config {
     r.problems.push('TEST_TOKEN_ENABLED cannot be on when NODE_ENV=production')
   }
 
+  const corsOrigins = r.list('CORS_ORIGINS')
+  if (corsOrigins === undefined && isProduction) {
+    r.problems.push('CORS_ORIGINS is required when NODE_ENV=production (a comma list of the origins allowed to call the API and open /ws)')
+  }
+
   const databaseUrl = r.string('DATABASE_URL', 'sqlite:./data/wsgate.db')
   if (!/^sqlite:/.test(databaseUrl)) {
     r.problems.push(`DATABASE_URL must start with sqlite: (Postgres support comes with the scale-out work; got "${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}")`)
@@ -146,12 +173,18 @@ export function loadConfig (env: Env = process.env): Config {
     adminToken: r.raw('ADMIN_TOKEN'),
     databaseUrl,
     redisUrl: r.raw('REDIS_URL'),
-    corsOrigins: r.list('CORS_ORIGINS'),
-    tokenRateLimit: r.int('TOKEN_RATE_LIMIT', 10, 1, 100000),
+    corsOrigins,
+    tokenRateLimit: r.int('TOKEN_RATE_LIMIT', 10, 1, 1000000),
+    loginFreeFailures: r.int('LOGIN_FREE_FAILURES', 5, 0, 1000),
+    loginMaxBackoffSeconds: r.int('LOGIN_MAX_BACKOFF_SECONDS', 900, 1, 86400),
+    trustProxy: r.trustProxy('TRUST_PROXY'),
     wsAuthTimeoutMs: r.int('WS_AUTH_TIMEOUT_MS', 10000, 100, 600000),
     wsMaxPayload: r.int('WS_MAX_PAYLOAD', 65536, 128, 16 * 1024 * 1024),
     wsMaxConnectionsPerUser: r.int('WS_MAX_CONNECTIONS_PER_USER', 100, 1, 1000000),
     wsMessagesPerSecond: r.int('WS_MESSAGES_PER_SECOND', 50, 1, 1000000),
+    wsMessageBurst: r.int('WS_MESSAGE_BURST', 100, 1, 1000000),
+    wsMaxBufferedBytes: r.int('WS_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    wsPerMessageDeflate: r.bool('WS_PERMESSAGE_DEFLATE', false),
     wsPingIntervalMs: r.int('WS_PING_INTERVAL_MS', 30000, 50, 600000),
     wsRevalidateIntervalMs: r.int('WS_REVALIDATE_INTERVAL_MS', 30000, 50, 3600000),
     statsIntervalMs: r.int('STATS_INTERVAL_MS', 5000, 100, 3600000),

@@ -39,6 +39,17 @@ process.on('SIGTERM', () => { void shutdown('SIGTERM') })
 
 try {
   await app.listen({ host: config.host, port: config.port })
+  app.log.info({
+    env: config.env,
+    testTokens: config.testTokenEnabled ? 'on' : 'off',
+    demoUser: config.isProduction ? 'never created' : 'created when the user table is empty',
+    jwtSecret: config.jwtSecretGenerated ? 'random for this run' : 'configured',
+    corsOrigins: config.corsOrigins ?? 'any (development)',
+    trustProxy: config.trustProxy,
+    tokenRateLimitPerMinute: config.tokenRateLimit,
+    wsMaxConnectionsPerUser: config.wsMaxConnectionsPerUser,
+    wsMessagesPerSecond: config.wsMessagesPerSecond
+  }, 'protections')
 } catch (err) {
   app.log.error({ err }, 'failed to start')
   process.exit(1)

@@ -4,6 +4,8 @@ import t from 'tap'
 import { ConfigError, MIN_SECRET_BYTES, loadConfig } from '../src/config.js'
 
 const SECRET = 'a-production-secret-of-at-least-32-bytes!'
+/** Production also requires an explicit CORS list; tests of other rules supply it. */
+const ORIGINS = 'https://app.example.com'
 
 /** The ConfigError loadConfig throws for env, or a failure if it does not throw one. */
 function problemsOf (env: Record<string, string>): readonly string[] {
@@ -80,10 +82,10 @@ t.test('numbers must be whole and in range', async (t) => {
 })
 
 t.test('production requires JWT_SECRET_KEY', async (t) => {
-  const problems = problemsOf({ NODE_ENV: 'production' })
+  const problems = problemsOf({ NODE_ENV: 'production', CORS_ORIGINS: ORIGINS })
   t.equal(problems.length, 1, problems.join('\n'))
   t.match(problems[0] ?? '', 'JWT_SECRET_KEY')
-  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET })
+  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET, CORS_ORIGINS: ORIGINS })
   t.equal(config.isProduction, true)
   t.equal(config.jwtSecretGenerated, false)
 })
@@ -91,7 +93,7 @@ t.test('production requires JWT_SECRET_KEY', async (t) => {
 t.test('a secret under 32 bytes is refused in every environment', async (t) => {
   const short = 'x'.repeat(31)
   for (const NODE_ENV of ['development', 'test', 'production']) {
-    const problems = problemsOf({ NODE_ENV, JWT_SECRET_KEY: short })
+    const problems = problemsOf({ NODE_ENV, JWT_SECRET_KEY: short, CORS_ORIGINS: ORIGINS })
     t.equal(problems.length, 1, `${NODE_ENV}: ${problems.join('\n')}`)
     t.match(problems[0] ?? '', 'JWT_SECRET_KEY', NODE_ENV)
     t.match(problems[0] ?? '', '32', NODE_ENV)
@@ -103,21 +105,37 @@ t.test('a secret under 32 bytes is refused in every environment', async (t) => {
 })
 
 t.test('JWT_SECRET is an alias, and JWT_SECRET_KEY wins over it', async (t) => {
-  const aliased = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET })
+  const aliased = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, CORS_ORIGINS: ORIGINS })
   t.equal(aliased.jwtSecret, SECRET)
   t.equal(aliased.jwtSecretGenerated, false)
   const both = loadConfig({ JWT_SECRET_KEY: SECRET, JWT_SECRET: `${SECRET}-other` })
   t.equal(both.jwtSecret, SECRET)
 })
 
+t.test('production requires an explicit CORS_ORIGINS list', async (t) => {
+  const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET })
+  t.equal(problems.length, 1, problems.join('\n'))
+  t.match(problems[0] ?? '', 'CORS_ORIGINS')
+  t.same(loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET, CORS_ORIGINS: 'https://a.example, https://b.example' }).corsOrigins, ['https://a.example', 'https://b.example'])
+  t.equal(loadConfig({}).corsOrigins, undefined, 'development allows any origin')
+})
+
+t.test('TRUST_PROXY forms', async (t) => {
+  t.equal(loadConfig({}).trustProxy, false, 'off by default')
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2, 'a hop count')
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy, ['10.0.0.1', '10.1.0.0/16'])
+  t.match(problemsOf({ TRUST_PROXY: 'everyone' })[0] ?? '', 'TRUST_PROXY')
+})
+
 t.test('test tokens in production', async (t) => {
-  const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET, TEST_TOKEN_ENABLED: 'true' })
+  const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET, CORS_ORIGINS: ORIGINS, TEST_TOKEN_ENABLED: 'true' })
   t.equal(problems.length, 1, problems.join('\n'))
   t.match(problems[0] ?? '', 'TEST_TOKEN_ENABLED')
 
-  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET })
+  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET, CORS_ORIGINS: ORIGINS })
   t.equal(config.testTokenEnabled, false, 'off by default in production')
-  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET, WS_TEST_TOKEN: 'fixed-dev-token' }).wsTestToken, undefined, 'WS_TEST_TOKEN is ignored in production')
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: SECRET, CORS_ORIGINS: ORIGINS, WS_TEST_TOKEN: 'fixed-dev-token' }).wsTestToken, undefined, 'WS_TEST_TOKEN is ignored in production')
   t.equal(loadConfig({ TEST_TOKEN_ENABLED: 'false' }).testTokenEnabled, false, 'can be turned off in development')
 })
 

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { ApiError } from '../errors.js'
 import type { UserStore } from '../store/users.js'
 import { MAX_LOGIN_PASSWORD_BYTES, checkPassword } from './login.js'
+import type { LoginThrottle } from './login-throttle.js'
 import type { PasswordHasher } from './passwords.js'
 import type { SessionService } from './sessions.js'
 import type { TokenService } from './tokens.js'
@@ -11,6 +12,7 @@ export interface GrantDeps {
   readonly passwords: PasswordHasher
   readonly tokens: TokenService
   readonly sessions: SessionService
+  readonly loginThrottle: LoginThrottle
 }
 
 export interface TokenGrant {
@@ -48,11 +50,19 @@ async function passwordGrant (deps: GrantDeps, body: GrantRequest, ctx: GrantCon
   if (Buffer.byteLength(password) > MAX_LOGIN_PASSWORD_BYTES) {
     throw new ApiError('invalidRequest', `password must be at most ${MAX_LOGIN_PASSWORD_BYTES} bytes`)
   }
+  // Checked before bcrypt: a throttled guess costs the server nothing.
+  const waitMs = await deps.loginThrottle.retryAfterMs(username)
+  if (waitMs > 0) {
+    ctx.log.info({ username, ip: ctx.ip, grant: 'password', outcome: 'throttled' }, 'token grant throttled')
+    throw new ApiError('rateLimited', 'Too many failed logins for this user; try again later', { 'retry-after': String(Math.ceil(waitMs / 1000)) })
+  }
   const user = await checkPassword(deps.users, deps.passwords, username, password)
   if (user === undefined) {
+    await deps.loginThrottle.recordFailure(username)
     ctx.log.info({ username, ip: ctx.ip, grant: 'password', outcome: 'failure' }, 'token grant refused')
     throw new ApiError('badCredentials', undefined, { 'www-authenticate': 'Bearer' })
   }
+  await deps.loginThrottle.recordSuccess(username)
   const session = await deps.sessions.start(user.username)
   const issued = deps.tokens.issueAccess(user.username, user.roles, session.sid)
   ctx.log.info({ username: user.username, ip: ctx.ip, grant: 'password', outcome: 'success', sid: session.sid }, 'token grant issued')

@@ -2,12 +2,14 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { Authenticator } from './authenticator.js'
 import { ensureDemoUser } from './demo-user.js'
+import { MemoryLoginThrottle, type LoginThrottle } from './login-throttle.js'
 import { SessionService } from './sessions.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     authenticator: Authenticator
     sessions: SessionService
+    loginThrottle: LoginThrottle
   }
 }
 
@@ -15,6 +17,7 @@ declare module 'fastify' {
 export default fp<{ config: Config }>(async (fastify, { config }) => {
   fastify.decorate('authenticator', new Authenticator(fastify.tokens, fastify.users, fastify.sessionStore))
   fastify.decorate('sessions', new SessionService(fastify.sessionStore, fastify.users, fastify.tokens, fastify.broker, config.refreshTokenDays))
+  fastify.decorate('loginThrottle', new MemoryLoginThrottle({ freeFailures: config.loginFreeFailures, maxBackoffMs: config.loginMaxBackoffSeconds * 1000 }))
   fastify.decorateRequest('principal', null)
   await ensureDemoUser(config, fastify.users, fastify.passwords, fastify.log)
   if (config.jwtSecretGenerated) {

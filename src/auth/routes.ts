@@ -14,8 +14,11 @@ function noStore (reply: FastifyReply): void {
 
 const authRoutes: FastifyPluginAsync<{ config: Config }> = async (instance, { config }) => {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
+  // Per client IP, at onRequest: refused before the body is parsed or bcrypt runs.
+  const perIp = { rateLimit: { max: config.tokenRateLimit, timeWindow: 60_000 } }
 
   fastify.post('/token', {
+    config: perIp,
     // No type coercion here: `username=a&username=b` must fail, not become "a".
     validatorCompiler: TypeBoxValidatorCompiler,
     attachValidation: true,
@@ -32,6 +35,7 @@ const authRoutes: FastifyPluginAsync<{ config: Config }> = async (instance, { co
   })
 
   fastify.post('/token/revoke', {
+    config: perIp,
     validatorCompiler: TypeBoxValidatorCompiler,
     attachValidation: true,
     schema: {

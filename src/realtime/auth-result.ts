@@ -8,17 +8,20 @@ import { Close, type CloseSpec } from './protocol.js'
 /** The outcome of a socket's credentials, decided before or after the upgrade. */
 export type SocketAuth =
   | AuthOutcome
-  | { readonly ok: false, readonly failure: 'missing' }
+  | { readonly ok: false, readonly failure: 'missing' | 'origin' }
 
-const FAILURE_CLOSE: Record<AuthFailure | 'missing', CloseSpec> = {
+type SocketFailure = AuthFailure | 'missing' | 'origin'
+
+const FAILURE_CLOSE: Record<SocketFailure, CloseSpec> = {
   missing: Close.missingToken,
+  origin: Close.originNotAllowed,
   expired: Close.tokenExpired,
   invalid: Close.invalidToken,
   payload: Close.invalidPayload,
   revoked: Close.sessionRevoked
 }
 
-export function closeFor (failure: AuthFailure | 'missing'): CloseSpec {
+export function closeFor (failure: SocketFailure): CloseSpec {
   return FAILURE_CLOSE[failure]
 }
 

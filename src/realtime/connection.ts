@@ -6,7 +6,8 @@ import type { RealtimeContext } from './context.js'
 import { dispatch } from './dispatch.js'
 import type { HubClient } from './hub.js'
 import { parseClientMessage, type ClientMessage, type MessageError } from './messages.js'
-import { Close, type CloseSpec, GLOBAL_CHANNEL, ReservedType } from './protocol.js'
+import { Close, type CloseSpec, ErrorCode, GLOBAL_CHANNEL, ReservedType } from './protocol.js'
+import { RateBucket } from './rate-bucket.js'
 
 type State = 'pending' | 'authenticating' | 'open' | 'closed'
 
@@ -28,8 +29,12 @@ export class Connection implements HubClient {
   private expiryTimer: NodeJS.Timeout | undefined
   private authTimer: NodeJS.Timeout | undefined
   private queued: string[] = []
+  private readonly bucket: RateBucket
+  /** Set by the first message over the rate; the next one over it closes the socket. */
+  private warned = false
 
   constructor (readonly socket: WebSocket, readonly ctx: RealtimeContext, readonly ip: string) {
+    this.bucket = new RateBucket(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst)
     socket.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
     socket.on('close', () => { this.release() })
     socket.on('error', (err) => { ctx.log.debug({ err, connectionId: this.connectionId }, 'websocket error') })
@@ -92,7 +97,13 @@ export class Connection implements HubClient {
   }
 
   sendFrame (frame: string): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame)
+    if (this.socket.readyState !== this.socket.OPEN) return
+    // A client that does not read would otherwise grow this buffer without bound.
+    if (this.socket.bufferedAmount > this.ctx.config.wsMaxBufferedBytes) {
+      this.closeWith(Close.slowConsumer)
+      return
+    }
+    this.socket.send(frame)
   }
 
   closeWith (spec: CloseSpec): void {
@@ -122,17 +133,42 @@ export class Connection implements HubClient {
 
   private onMessage (data: RawData, isBinary: boolean): void {
     if (this.state === 'closed') return
+    // A bug in one message's handling ends that socket, never the process.
+    try {
+      this.receive(data, isBinary)
+    } catch (err) {
+      this.ctx.log.error({ err, connectionId: this.connectionId }, 'websocket message handler failed')
+      this.closeWith(Close.internalError)
+    }
+  }
+
+  private receive (data: RawData, isBinary: boolean): void {
     if (isBinary) {
       this.closeWith(Close.binaryNotSupported)
       return
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as Buffer).toString()
+    if (this.state === 'open' && !this.withinRate()) return
     if (this.state === 'authenticating') {
       if (this.queued.length >= MAX_QUEUED_WHILE_AUTHENTICATING) this.closeWith(Close.rateLimited)
       else this.queued.push(text)
       return
     }
     this.handleText(text)
+  }
+
+  private withinRate (): boolean {
+    if (this.bucket.take()) {
+      if (this.warned && this.bucket.full) this.warned = false
+      return true
+    }
+    if (this.warned) {
+      this.closeWith(Close.rateLimited)
+    } else {
+      this.warned = true
+      this.sendError({ code: ErrorCode.rateLimited, message: `Over ${this.ctx.config.wsMessagesPerSecond} messages per second; slow down or be disconnected` })
+    }
+    return false
   }
 
   private handleText (text: string): void {

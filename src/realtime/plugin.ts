@@ -32,7 +32,8 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   await fastify.register(websocket, {
     options: {
       maxPayload: config.wsMaxPayload,
-      perMessageDeflate: false,
+      // Off by default (CPU and memory per socket); ws applies maxPayload after inflation.
+      perMessageDeflate: config.wsPerMessageDeflate,
       // Select `bearer` when offered so the browser accepts the handshake; the
       // token that follows it is never echoed back.
       handleProtocols: (protocols) => protocols.has(BEARER_SUBPROTOCOL) ? BEARER_SUBPROTOCOL : false
