@@ -5,11 +5,15 @@ import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import type { DestinationStream } from 'pino'
 import type { Config, TrustProxy } from './config.js'
+import adminAuditRoutes from './admin/audit-routes.js'
+import adminStatsRoute from './admin/stats-route.js'
+import adminUsersRoutes from './admin/users-routes.js'
 import authPlugin from './auth/plugin.js'
 import authRoutes from './auth/routes.js'
 import errorHandler from './http/error-handler.js'
 import healthRoutes from './http/health.js'
 import { serializeRequest } from './http/logging.js'
+import auditPlugin from './plugins/audit.js'
 import brokerPlugin from './plugins/broker.js'
 import dbPlugin from './plugins/db.js'
 import jwtPlugin from './plugins/jwt.js'
@@ -54,12 +58,16 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(rateLimit, { global: false })
   await app.register(cors, { origin: config.corsOrigins === undefined ? true : [...config.corsOrigins] })
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl })
+  await app.register(auditPlugin)
   await app.register(passwordsPlugin, { cost: config.bcryptCost })
   await app.register(jwtPlugin, { config })
   await app.register(brokerPlugin)
   await app.register(authPlugin, { config })
   await app.register(realtimePlugin, { config })
   await app.register(authRoutes, { config })
+  await app.register(adminUsersRoutes)
+  await app.register(adminAuditRoutes)
+  await app.register(adminStatsRoute)
   await app.register(healthRoutes)
   return app
 }

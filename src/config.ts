@@ -26,6 +26,7 @@ export interface Config {
   readonly testTokenUser: string
   readonly wsTestToken: string | undefined
   readonly adminToken: string | undefined
+  readonly adminElevationSeconds: number
   readonly databaseUrl: string
   readonly redisUrl: string | undefined
   readonly corsOrigins: readonly string[] | undefined
@@ -171,6 +172,7 @@ export function loadConfig (env: Env = process.env): Config {
     testTokenUser: r.string('TEST_TOKEN_USER', 'user'),
     wsTestToken: isProduction ? undefined : r.raw('WS_TEST_TOKEN'),
     adminToken: r.raw('ADMIN_TOKEN'),
+    adminElevationSeconds: r.int('ADMIN_ELEVATION_SECONDS', 1800, 1, 86400),
     databaseUrl,
     redisUrl: r.raw('REDIS_URL'),
     corsOrigins,

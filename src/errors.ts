@@ -18,6 +18,7 @@ export const ApiErrors = {
   invalidToken: { status: 401, error: 'invalid_token', description: 'The access token is missing, invalid or expired' },
   forbidden: { status: 403, error: 'insufficient_scope', description: 'The token does not grant access to this resource' },
   notFound: { status: 404, error: 'not_found', description: 'Not found' },
+  conflict: { status: 409, error: 'conflict', description: 'The resource already exists' },
   payloadTooLarge: { status: 413, error: 'invalid_request', description: 'The request body is too large' },
   rateLimited: { status: 429, error: 'slow_down', description: 'Too many requests' },
   internal: { status: 500, error: 'server_error', description: 'Internal server error' },

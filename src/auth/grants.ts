@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { AuditSink } from '../audit/events.js'
 import { ApiError } from '../errors.js'
 import type { UserStore } from '../store/users.js'
 import { MAX_LOGIN_PASSWORD_BYTES, checkPassword } from './login.js'
@@ -13,6 +14,7 @@ export interface GrantDeps {
   readonly tokens: TokenService
   readonly sessions: SessionService
   readonly loginThrottle: LoginThrottle
+  readonly audit: AuditSink
 }
 
 export interface TokenGrant {
@@ -31,7 +33,12 @@ export interface GrantRequest {
 
 export interface GrantContext {
   readonly ip: string
+  readonly userAgent: string | null
   readonly log: FastifyBaseLogger
+}
+
+function audit (deps: GrantDeps, ctx: GrantContext, kind: 'password_grant' | 'refresh_grant', username: string | null, ok: boolean, reason: string | null): void {
+  deps.audit.record({ kind, username, ip: ctx.ip, userAgent: ctx.userAgent, outcome: ok ? 'success' : 'failure', reason })
 }
 
 /** The OAuth2 grants of `POST /token`. Errors are ApiErrors in RFC 6749 terms. */
@@ -45,27 +52,32 @@ export async function grant (deps: GrantDeps, body: GrantRequest, ctx: GrantCont
 async function passwordGrant (deps: GrantDeps, body: GrantRequest, ctx: GrantContext): Promise<TokenGrant> {
   const { username, password } = body
   if (username === undefined || username === '' || password === undefined || password === '') {
+    audit(deps, ctx, 'password_grant', username ?? null, false, 'missing username or password')
     throw new ApiError('invalidRequest', 'username and password are required')
   }
   if (Buffer.byteLength(password) > MAX_LOGIN_PASSWORD_BYTES) {
+    audit(deps, ctx, 'password_grant', username, false, 'password too long')
     throw new ApiError('invalidRequest', `password must be at most ${MAX_LOGIN_PASSWORD_BYTES} bytes`)
   }
   // Checked before bcrypt: a throttled guess costs the server nothing.
   const waitMs = await deps.loginThrottle.retryAfterMs(username)
   if (waitMs > 0) {
     ctx.log.info({ username, ip: ctx.ip, grant: 'password', outcome: 'throttled' }, 'token grant throttled')
+    audit(deps, ctx, 'password_grant', username, false, 'throttled')
     throw new ApiError('rateLimited', 'Too many failed logins for this user; try again later', { 'retry-after': String(Math.ceil(waitMs / 1000)) })
   }
   const user = await checkPassword(deps.users, deps.passwords, username, password)
   if (user === undefined) {
     await deps.loginThrottle.recordFailure(username)
     ctx.log.info({ username, ip: ctx.ip, grant: 'password', outcome: 'failure' }, 'token grant refused')
+    audit(deps, ctx, 'password_grant', username, false, 'Incorrect username or password')
     throw new ApiError('badCredentials', undefined, { 'www-authenticate': 'Bearer' })
   }
   await deps.loginThrottle.recordSuccess(username)
   const session = await deps.sessions.start(user.username)
   const issued = deps.tokens.issueAccess(user.username, user.roles, session.sid)
   ctx.log.info({ username: user.username, ip: ctx.ip, grant: 'password', outcome: 'success', sid: session.sid }, 'token grant issued')
+  audit(deps, ctx, 'password_grant', user.username, true, null)
   return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, refresh_token: session.refreshToken }
 }
 
@@ -79,13 +91,18 @@ const REFRESH_FAILURES = {
 
 async function refreshGrant (deps: GrantDeps, body: GrantRequest, ctx: GrantContext): Promise<TokenGrant> {
   const refreshToken = body.refresh_token
-  if (refreshToken === undefined || refreshToken === '') throw new ApiError('invalidRequest', 'refresh_token is required')
+  if (refreshToken === undefined || refreshToken === '') {
+    audit(deps, ctx, 'refresh_grant', null, false, 'missing refresh_token')
+    throw new ApiError('invalidRequest', 'refresh_token is required')
+  }
   const outcome = await deps.sessions.refresh(refreshToken)
   if (!outcome.ok) {
     ctx.log.info({ ip: ctx.ip, grant: 'refresh_token', outcome: 'failure', failure: outcome.failure, sid: outcome.sid }, 'token grant refused')
+    audit(deps, ctx, 'refresh_grant', outcome.username ?? null, false, REFRESH_FAILURES[outcome.failure])
     throw new ApiError('invalidGrant', REFRESH_FAILURES[outcome.failure])
   }
   const issued = deps.tokens.issueAccess(outcome.user.username, outcome.user.roles, outcome.sid)
   ctx.log.info({ username: outcome.user.username, ip: ctx.ip, grant: 'refresh_token', outcome: 'success', sid: outcome.sid }, 'token grant issued')
+  audit(deps, ctx, 'refresh_grant', outcome.user.username, true, null)
   return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, refresh_token: outcome.refreshToken }
 }

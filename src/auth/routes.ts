@@ -30,8 +30,11 @@ const authRoutes: FastifyPluginAsync<{ config: Config }> = async (instance, { co
     }
   }, async (request, reply) => {
     noStore(reply)
-    if (request.validationError !== undefined) throw new ApiError('invalidRequest', 'Malformed token request: every field must be a single string')
-    return await grant(fastify, request.body ?? {}, { ip: request.ip, log: request.log })
+    if (request.validationError !== undefined) {
+      fastify.audit.record({ kind: 'password_grant', username: null, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, outcome: 'failure', reason: 'malformed request' })
+      throw new ApiError('invalidRequest', 'Malformed token request: every field must be a single string')
+    }
+    return await grant(fastify, request.body ?? {}, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null, log: request.log })
   })
 
   fastify.post('/token/revoke', {
@@ -50,6 +53,7 @@ const authRoutes: FastifyPluginAsync<{ config: Config }> = async (instance, { co
     if (token === undefined || token === '') throw new ApiError('invalidRequest', 'token is required')
     const revoked = await fastify.sessions.revokeToken(token, request.body.token_type_hint)
     request.log.info({ ip: request.ip, token: maskToken(token), revoked }, 'token revocation')
+    fastify.audit.record({ kind: 'revoke', username: null, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, outcome: revoked === 'none' ? 'failure' : 'success', reason: revoked === 'none' ? 'unknown token' : `${revoked} token` })
     // RFC 7009 §2.2: 200 whether or not the token was known.
     return {}
   })

@@ -8,7 +8,7 @@ export type RefreshFailure = 'unknown' | 'expired' | 'revoked' | 'reused' | 'use
 
 export type RefreshOutcome =
   | { readonly ok: true, readonly user: User, readonly sid: string, readonly refreshToken: string }
-  | { readonly ok: false, readonly failure: RefreshFailure, readonly sid?: string }
+  | { readonly ok: false, readonly failure: RefreshFailure, readonly sid?: string, readonly username?: string }
 
 export interface StartedSession {
   readonly sid: string
@@ -50,18 +50,19 @@ export class SessionService {
     const stored = await this.store.findRefreshToken(oldHash)
     if (stored === undefined) return { ok: false, failure: 'unknown' }
     const sid = stored.sessionId
-    if (stored.sessionRevokedAt !== null) return { ok: false, failure: 'revoked', sid }
+    const username = stored.username
+    if (stored.sessionRevokedAt !== null) return { ok: false, failure: 'revoked', sid, username }
     if (stored.rotatedAt !== null) {
       await this.revokeSession(sid, 'refresh token reuse')
-      return { ok: false, failure: 'reused', sid }
+      return { ok: false, failure: 'reused', sid, username }
     }
-    if (stored.expiresAt <= new Date().toISOString()) return { ok: false, failure: 'expired', sid }
-    const user = await this.users.findByUsername(stored.username)
-    if (user === undefined || user.disabled) return { ok: false, failure: 'user', sid }
+    if (stored.expiresAt <= new Date().toISOString()) return { ok: false, failure: 'expired', sid, username }
+    const user = await this.users.findByUsername(username)
+    if (user === undefined || user.disabled) return { ok: false, failure: 'user', sid, username }
     const next = randomBytes(32).toString('base64url')
     if (!await this.store.rotate({ sessionId: sid, oldHash, newHash: hashToken(next), expiresAt: this.refreshExpiry() })) {
       await this.revokeSession(sid, 'refresh token reuse')
-      return { ok: false, failure: 'reused', sid }
+      return { ok: false, failure: 'reused', sid, username }
     }
     return { ok: true, user, sid, refreshToken: next }
   }

@@ -33,6 +33,23 @@ export const TEST_SESSION_ID = 'test'
 
 const USERNAME_MAX = 128
 
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+/** An HS256 signature is 32 bytes: 43 base64url characters. */
+const HS256_SIGNATURE_CHARS = 43
+
+/**
+ * The 43rd character of a 32-byte signature holds 4 data bits and 2 padding
+ * bits. Decoders ignore the padding bits, so without this check every token
+ * would have three other spellings that verify — defeating anything keyed on
+ * the exact token string (a deny list, a replay cache).
+ */
+function canonicalSignature (token: string): boolean {
+  const dot = token.lastIndexOf('.')
+  if (token.length - dot - 1 !== HS256_SIGNATURE_CHARS) return false
+  const last = BASE64URL.indexOf(token.charAt(token.length - 1))
+  return last !== -1 && (last & 3) === 0
+}
+
 function readCode (err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined
 }
@@ -72,6 +89,7 @@ export class TokenService {
     if (this.testTokenValue !== undefined && sameString(token, this.testTokenValue)) {
       return { ok: true, claims: this.testClaims(), testToken: true }
     }
+    if (!canonicalSignature(token)) return { ok: false, failure: 'invalid' }
     let payload: unknown
     try {
       payload = this.jwt.verify(token)

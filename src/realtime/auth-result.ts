@@ -1,9 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { AuditSink } from '../audit/events.js'
 import type { Authenticator } from '../auth/authenticator.js'
 import { findCredentials, type CredentialSource } from '../auth/credentials.js'
 import type { AuthFailure, AuthOutcome } from '../auth/principal.js'
 import { maskToken } from '../auth/tokens.js'
 import { Close, type CloseSpec } from './protocol.js'
+import type { RealtimeStats } from './stats.js'
+
+/** What authenticating a socket touches besides the token. */
+export interface SocketAuthDeps {
+  readonly authenticator: Authenticator
+  readonly stats: RealtimeStats
+  readonly audit: AuditSink
+}
 
 /** The outcome of a socket's credentials, decided before or after the upgrade. */
 export type SocketAuth =
@@ -27,19 +36,30 @@ export function closeFor (failure: SocketFailure): CloseSpec {
 
 export interface AuthAttempt {
   readonly ip: string
+  readonly userAgent: string | null
   readonly token: string
   readonly source: CredentialSource | 'message'
 }
 
-/** Authenticates one token and logs the attempt with a masked token, never the token. */
-export async function authenticateSocket (authenticator: Authenticator, attempt: AuthAttempt, log: FastifyBaseLogger): Promise<AuthOutcome> {
-  const outcome = await authenticator.authenticate(attempt.token)
+/** Authenticates one token; logs (with a masked token, never the token), counts and audits the attempt. */
+export async function authenticateSocket (deps: SocketAuthDeps, attempt: AuthAttempt, log: FastifyBaseLogger): Promise<AuthOutcome> {
+  const outcome = await deps.authenticator.authenticate(attempt.token)
   const fields = { ip: attempt.ip, source: attempt.source, token: maskToken(attempt.token) }
+  deps.stats.auth(outcome.ok)
   if (outcome.ok) {
     log.info({ ...fields, user: outcome.principal.username, outcome: 'success' }, 'websocket auth succeeded')
   } else {
     log.info({ ...fields, outcome: 'failure', failure: outcome.failure }, 'websocket auth failed')
   }
+  deps.audit.record({
+    kind: 'ws_auth',
+    // A failed token names no one we can trust; record the claimed subject only when verified.
+    username: outcome.ok ? outcome.principal.username : null,
+    ip: attempt.ip,
+    userAgent: attempt.userAgent,
+    outcome: outcome.ok ? 'success' : 'failure',
+    reason: outcome.ok ? attempt.source : `${closeFor(outcome.failure).reason} (${attempt.source})`
+  })
   return outcome
 }
 
@@ -47,12 +67,15 @@ export async function authenticateSocket (authenticator: Authenticator, attempt:
  * Runs before the upgrade. `undefined` means no credentials came with the
  * handshake: the socket will be accepted pending a first `authenticate`.
  */
-export async function authenticateHandshake (authenticator: Authenticator, query: unknown, headers: Parameters<typeof findCredentials>[1], ip: string, log: FastifyBaseLogger): Promise<SocketAuth | undefined> {
+export async function authenticateHandshake (deps: SocketAuthDeps, query: unknown, headers: Parameters<typeof findCredentials>[1], ip: string, log: FastifyBaseLogger): Promise<SocketAuth | undefined> {
   const credentials = findCredentials(query, headers)
+  const userAgent = headers['user-agent'] ?? null
   if (credentials.kind === 'none') return undefined
   if (credentials.kind === 'ambiguous') {
     log.info({ ip, outcome: 'failure', failure: 'invalid' }, 'websocket auth failed: token given more than once')
+    deps.stats.auth(false)
+    deps.audit.record({ kind: 'ws_auth', username: null, ip, userAgent, outcome: 'failure', reason: 'Invalid token (token given more than once)' })
     return { ok: false, failure: 'invalid' }
   }
-  return await authenticateSocket(authenticator, { ip, token: credentials.token, source: credentials.source }, log)
+  return await authenticateSocket(deps, { ip, userAgent, token: credentials.token, source: credentials.source }, log)
 }

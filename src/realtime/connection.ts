@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { RawData, WebSocket } from 'ws'
+import { ADMIN_ROLE } from '../auth/bearer.js'
 import type { Principal } from '../auth/principal.js'
 import { authenticateSocket, closeFor } from './auth-result.js'
 import type { RealtimeContext } from './context.js'
@@ -8,8 +9,21 @@ import type { HubClient } from './hub.js'
 import { parseClientMessage, type ClientMessage, type MessageError } from './messages.js'
 import { Close, type CloseSpec, ErrorCode, GLOBAL_CHANNEL, ReservedType } from './protocol.js'
 import { RateBucket } from './rate-bucket.js'
+import { statsUpdate } from './stats.js'
 
 type State = 'pending' | 'authenticating' | 'open' | 'closed'
+
+/** `/ws` sockets are users; `/admin/ws` sockets must hold role admin and stay elevated. */
+export type ConnectionKind = 'user' | 'admin'
+
+/** The internal channel that carries `stats_update` to admin sockets; `$` is not a legal client channel. */
+export const ADMIN_CHANNEL = '$admin'
+
+/** Where a socket came from, for logs and the audit trail. */
+export interface Peer {
+  readonly ip: string
+  readonly userAgent: string | null
+}
 
 /** setTimeout's ceiling; a longer expiry is reached in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -32,12 +46,23 @@ export class Connection implements HubClient {
   private readonly bucket: RateBucket
   /** Set by the first message over the rate; the next one over it closes the socket. */
   private warned = false
+  /** Epoch ms until which admin messages are allowed; Infinity on /admin/ws. */
+  private elevatedUntil = 0
+  private countedPending = false
 
-  constructor (readonly socket: WebSocket, readonly ctx: RealtimeContext, readonly ip: string) {
+  constructor (readonly socket: WebSocket, readonly ctx: RealtimeContext, readonly peer: Peer, readonly kind: ConnectionKind = 'user') {
     this.bucket = new RateBucket(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst)
     socket.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
     socket.on('close', () => { this.release() })
     socket.on('error', (err) => { ctx.log.debug({ err, connectionId: this.connectionId }, 'websocket error') })
+  }
+
+  get ip (): string {
+    return this.peer.ip
+  }
+
+  get userAgent (): string | null {
+    return this.peer.userAgent
   }
 
   get username (): string {
@@ -58,24 +83,46 @@ export class Connection implements HubClient {
 
   /** No credentials in the handshake: wait for a first `authenticate` message. */
   awaitAuthentication (): void {
+    this.countedPending = true
+    this.ctx.stats.pending++
     this.authTimer = setTimeout(() => { this.closeWith(Close.authTimeout) }, this.ctx.config.wsAuthTimeoutMs)
   }
 
   open (principal: Principal): void {
     if (this.state === 'closed') return
+    this.leavePending()
     clearTimeout(this.authTimer)
+    if (this.kind === 'admin' && !principal.roles.includes(ADMIN_ROLE)) {
+      this.closeWith(Close.forbidden)
+      return
+    }
     if (this.ctx.hub.connectionsOf(principal.username) >= this.ctx.config.wsMaxConnectionsPerUser) {
       this.closeWith(Close.tooManyConnections)
       return
     }
     this.current = principal
     this.state = 'open'
+    if (this.kind === 'admin') {
+      this.elevatedUntil = Infinity
+      this.channels.add(ADMIN_CHANNEL)
+    }
     this.ctx.hub.join(this)
     this.scheduleExpiry(principal.exp)
     this.send({ type: ReservedType.connectionEstablished, user: principal.username, connectionId: this.connectionId, expiresAt: principal.exp })
     const queued = this.queued
     this.queued = []
     for (const text of queued) this.handleText(text)
+    if (this.kind === 'admin') this.send(statsUpdate(this.ctx.stats))
+  }
+
+  get elevated (): boolean {
+    return this.elevatedUntil > Date.now()
+  }
+
+  /** Elevates for `ms` from now; each admin command calls it again, so elevation ends after idle time. */
+  elevate (ms: number): number {
+    if (this.elevatedUntil !== Infinity) this.elevatedUntil = Date.now() + ms
+    return this.elevatedUntil
   }
 
   /** Moves the expiry after an in-band refresh; the session stays the same socket. */
@@ -112,7 +159,15 @@ export class Connection implements HubClient {
     this.socket.close(spec.code, spec.reason)
   }
 
+  private leavePending (): void {
+    if (!this.countedPending) return
+    this.countedPending = false
+    this.ctx.stats.pending--
+  }
+
   private release (): void {
+    this.leavePending()
+    this.elevatedUntil = 0
     this.state = 'closed'
     clearTimeout(this.expiryTimer)
     clearTimeout(this.authTimer)
@@ -123,7 +178,8 @@ export class Connection implements HubClient {
   private scheduleExpiry (exp: number | null): void {
     clearTimeout(this.expiryTimer)
     if (exp === null) return
-    const remaining = exp * 1000 - Date.now()
+    // The same skew the verifier allows: a token it accepted is not closed at once.
+    const remaining = (exp + this.ctx.config.clockToleranceSeconds) * 1000 - Date.now()
     if (remaining <= 0) {
       this.closeWith(Close.tokenExpired)
       return
@@ -148,7 +204,10 @@ export class Connection implements HubClient {
       return
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as Buffer).toString()
-    if (this.state === 'open' && !this.withinRate()) return
+    if (this.state === 'open') {
+      if (!this.withinRate()) return
+      this.ctx.stats.received()
+    }
     if (this.state === 'authenticating') {
       if (this.queued.length >= MAX_QUEUED_WHILE_AUTHENTICATING) this.closeWith(Close.rateLimited)
       else this.queued.push(text)
@@ -190,8 +249,8 @@ export class Connection implements HubClient {
       return
     }
     this.state = 'authenticating'
-    const attempt = { ip: this.ip, token: message.token, source: 'message' as const }
-    authenticateSocket(this.ctx.authenticator, attempt, this.ctx.log).then((outcome) => {
+    const attempt = { ...this.peer, token: message.token, source: 'message' as const }
+    authenticateSocket(this.ctx, attempt, this.ctx.log).then((outcome) => {
       if (this.state === 'closed') return
       if (!outcome.ok) {
         const spec = closeFor(outcome.failure)

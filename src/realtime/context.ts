@@ -1,14 +1,20 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { AuditSink } from '../audit/events.js'
 import type { Authenticator } from '../auth/authenticator.js'
+import type { SessionService } from '../auth/sessions.js'
 import type { Config } from '../config.js'
 import type { Broker } from './broker.js'
 import type { Hub } from './hub.js'
+import type { RealtimeStats } from './stats.js'
 
 /** What every connection shares; built once per app, not per socket. */
 export interface RealtimeContext {
   readonly hub: Hub
   readonly broker: Broker
   readonly authenticator: Authenticator
+  readonly sessions: SessionService
+  readonly stats: RealtimeStats
+  readonly audit: AuditSink
   readonly config: Config
   readonly log: FastifyBaseLogger
 }

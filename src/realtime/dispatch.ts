@@ -1,3 +1,4 @@
+import { adminAuth, adminMessage } from '../admin/socket-commands.js'
 import type { Connection } from './connection.js'
 import { isChannelName, type ClientMessage } from './messages.js'
 import { ErrorCode, ReservedType } from './protocol.js'
@@ -19,6 +20,13 @@ export function dispatch (conn: Connection, message: ClientMessage): void {
       return
     case ReservedType.refresh:
       refreshInBand(conn, message)
+      return
+    case ReservedType.adminAuth:
+      adminAuth(conn, message)
+      return
+    case ReservedType.adminCommand:
+    case ReservedType.getStats:
+      adminMessage(conn, message)
       return
     case ReservedType.authenticate:
       conn.sendError({ code: ErrorCode.unsupportedType, message: 'Already authenticated; use "refresh" to replace the token' }, message.requestId)

@@ -80,6 +80,10 @@ export class Hub {
     removeFrom(this.byChannel, channel, client)
   }
 
+  hasChannel (channel: string): boolean {
+    return this.byChannel.has(channel)
+  }
+
   connectionsOf (username: string): number {
     return this.byUser.get(username)?.size ?? 0
   }

@@ -3,27 +3,41 @@ import websocket from '@fastify/websocket'
 import type { Config } from '../config.js'
 import type { RealtimeContext } from './context.js'
 import { startHeartbeat } from './heartbeat.js'
+import { ADMIN_CHANNEL } from './connection.js'
 import { Hub } from './hub.js'
 import { startRevalidation } from './revalidate.js'
 import { BEARER_SUBPROTOCOL, Close } from './protocol.js'
 import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
+import { RealtimeStats, statsUpdate } from './stats.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     hub: Hub
+    realtimeStats: RealtimeStats
   }
 }
 
 /** The hub, its WebSocket server and the routes that feed it. */
 export default fp<{ config: Config }>(async (fastify, { config }) => {
   const hub = new Hub()
+  const stats = new RealtimeStats(hub)
   fastify.decorate('hub', hub)
-  const ctx: RealtimeContext = { hub, broker: fastify.broker, authenticator: fastify.authenticator, config, log: fastify.log }
+  fastify.decorate('realtimeStats', stats)
+  const ctx: RealtimeContext = {
+    hub,
+    broker: fastify.broker,
+    authenticator: fastify.authenticator,
+    sessions: fastify.sessions,
+    stats,
+    audit: fastify.audit,
+    config,
+    log: fastify.log
+  }
 
   fastify.broker.subscribe((event) => {
     switch (event.kind) {
-      case 'broadcast': hub.deliver(event.channel, event.frame); break
+      case 'broadcast': stats.sent(hub.deliver(event.channel, event.frame)); break
       case 'revoke-session': hub.closeSession(event.sid, Close.sessionRevoked); break
       case 'revoke-user': hub.closeUser(event.username, Close.sessionRevoked); break
     }
@@ -50,11 +64,18 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
 
   const heartbeat = startHeartbeat(fastify.websocketServer, config.wsPingIntervalMs)
   const revalidation = startRevalidation(hub, fastify.sessionStore, fastify.users, config.wsRevalidateIntervalMs, fastify.log)
+  // Local only: each instance reports its own figures, labelled with its id.
+  const statsTicker = setInterval(() => {
+    if (hub.hasChannel(ADMIN_CHANNEL)) hub.deliver(ADMIN_CHANNEL, JSON.stringify(statsUpdate(stats)))
+  }, config.statsIntervalMs)
+  statsTicker.unref()
   fastify.addHook('onClose', async () => {
     heartbeat.stop()
     revalidation.stop()
+    clearInterval(statsTicker)
+    stats.close()
   })
 
   await fastify.register(realtimeRoutes, { ctx })
   await fastify.register(messagesRoute)
-}, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker'] })
+}, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker', 'wsgate-audit'] })

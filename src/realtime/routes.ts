@@ -1,6 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { WebSocket } from 'ws'
 import { authenticateHandshake, closeFor, type SocketAuth } from './auth-result.js'
-import { Connection } from './connection.js'
+import { Connection, type ConnectionKind } from './connection.js'
 import type { RealtimeContext } from './context.js'
 
 declare module 'fastify' {
@@ -10,37 +11,43 @@ declare module 'fastify' {
 }
 
 /**
- * `/ws`. Credentials are checked in `preValidation`, before the upgrade; the
- * upgrade then completes even on failure so that browsers can read the close
- * code (a 401 reaches a browser only as 1006). Clients that send no Origin
- * (websocat, Node, curl) are not browsers and cannot be victims of
- * cross-site WebSocket hijacking, so only a present, unlisted Origin fails.
+ * `/ws` and `/admin/ws`. Credentials are checked in `preValidation`, before
+ * the upgrade; the upgrade then completes even on failure so that browsers
+ * can read the close code (a 401 reaches a browser only as 1006). Clients
+ * that send no Origin (websocat, Node, curl) are not browsers and cannot be
+ * victims of cross-site WebSocket hijacking, so only a present, unlisted
+ * Origin fails.
  */
 const realtimeRoutes: FastifyPluginAsync<{ ctx: RealtimeContext }> = async (fastify, { ctx }) => {
   fastify.decorateRequest('socketAuth', undefined)
   const origins = ctx.config.corsOrigins
   const allowedOrigins = origins === undefined ? undefined : new Set(origins)
 
-  fastify.get('/ws', {
-    websocket: true,
-    preValidation: async (request) => {
-      // CORS does not cover the WebSocket handshake: without this check any
-      // page could open a socket with a victim's cookies or stored token.
-      const origin = request.headers.origin
-      if (allowedOrigins !== undefined && origin !== undefined && !allowedOrigins.has(origin)) {
-        request.log.info({ ip: request.ip, origin: origin.slice(0, 200) }, 'websocket origin refused')
-        request.socketAuth = { ok: false, failure: 'origin' }
-        return
-      }
-      request.socketAuth = await authenticateHandshake(ctx.authenticator, request.query, request.headers, request.ip, request.log)
+  async function checkHandshake (request: FastifyRequest): Promise<void> {
+    // CORS does not cover the WebSocket handshake: without this check any
+    // page could open a socket with a victim's stored token.
+    const origin = request.headers.origin
+    if (allowedOrigins !== undefined && origin !== undefined && !allowedOrigins.has(origin)) {
+      request.log.info({ ip: request.ip, origin: origin.slice(0, 200) }, 'websocket origin refused')
+      request.socketAuth = { ok: false, failure: 'origin' }
+      return
     }
-  }, (socket, request) => {
-    const conn = new Connection(socket, ctx, request.ip)
-    const auth = request.socketAuth
-    if (auth === undefined) conn.awaitAuthentication()
-    else if (auth.ok) conn.open(auth.principal)
-    else conn.closeWith(closeFor(auth.failure))
-  })
+    request.socketAuth = await authenticateHandshake(ctx, request.query, request.headers, request.ip, request.log)
+  }
+
+  /** Synchronous on purpose: listeners attach before any message can arrive. */
+  function accept (kind: ConnectionKind) {
+    return (socket: WebSocket, request: FastifyRequest): void => {
+      const conn = new Connection(socket, ctx, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null }, kind)
+      const auth = request.socketAuth
+      if (auth === undefined) conn.awaitAuthentication()
+      else if (auth.ok) conn.open(auth.principal)
+      else conn.closeWith(closeFor(auth.failure))
+    }
+  }
+
+  fastify.get('/ws', { websocket: true, preValidation: checkHandshake }, accept('user'))
+  fastify.get('/admin/ws', { websocket: true, preValidation: checkHandshake }, accept('admin'))
 }
 
 export default realtimeRoutes

@@ -56,6 +56,27 @@ function migrations (dialect: Dialect): Record<string, Migration> {
       await db.schema.dropTable('refresh_tokens').execute()
       await db.schema.dropTable('sessions').execute()
     }
+  },
+  '0003_audit': {
+    async up (db: Kysely<unknown>) {
+      // Column widths match the clamps in audit/sanitize.ts: Postgres refuses
+      // an over-long value, and one bad row would fail its whole batch.
+      await db.schema.createTable('audit_log')
+        .addColumn('id', autoId(dialect), (c) => c.primaryKey())
+        .addColumn('at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('kind', 'varchar(32)', (c) => c.notNull())
+        .addColumn('username', 'varchar(128)')
+        .addColumn('ip', 'varchar(64)', (c) => c.notNull())
+        .addColumn('user_agent', 'varchar(512)')
+        .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
+        .addColumn('reason', 'varchar(512)')
+        .execute()
+      await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute()
+      await db.schema.createIndex('audit_log_username').on('audit_log').column('username').execute()
+    },
+    async down (db: Kysely<unknown>) {
+      await db.schema.dropTable('audit_log').execute()
+    }
   }
   }
 }

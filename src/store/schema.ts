@@ -36,8 +36,22 @@ export interface RefreshTokensTable {
   rotated_at: string | null
 }
 
+/** One row per recorded auth attempt or admin action; rows are never updated. */
+export interface AuditLogTable {
+  id: Generated<number>
+  at: string
+  kind: string
+  /** As the client gave it, even when no such user exists. */
+  username: string | null
+  ip: string
+  user_agent: string | null
+  outcome: string
+  reason: string | null
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable
+  audit_log: AuditLogTable
 }
