@@ -11,12 +11,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-web.mjs ./scripts/
 COPY src ./src
 # tsc -p tsconfig.build.json: rootDir "." and outDir "dist", so src/server.ts
-# becomes dist/src/server.js. Non-TypeScript assets under src/ (the static
-# pages in src/web, say) are copied beside the compiled code.
+# becomes dist/src/server.js; scripts/build-web.mjs bundles the pages into dist/web.
 RUN npm run build \
- && (cd src && find . -type f ! -name '*.ts' ! -name '*.tsx' -exec cp --parents {} ../dist/src/ \;) \
  && npm prune --omit=dev
 
 # ---- runtime -----------------------------------------------------------------

@@ -12,6 +12,7 @@ import authPlugin from './auth/plugin.js'
 import authRoutes from './auth/routes.js'
 import errorHandler from './http/error-handler.js'
 import healthRoutes from './http/health.js'
+import openapi from './http/openapi.js'
 import { serializeRequest } from './http/logging.js'
 import auditPlugin from './plugins/audit.js'
 import brokerPlugin from './plugins/broker.js'
@@ -19,6 +20,7 @@ import dbPlugin from './plugins/db.js'
 import jwtPlugin from './plugins/jwt.js'
 import passwordsPlugin from './plugins/passwords.js'
 import realtimePlugin from './realtime/plugin.js'
+import webPages from './web/plugin.js'
 
 export interface BuildOptions {
   /** Where logs go instead of stdout; tests read it to prove no secret is logged. */
@@ -57,6 +59,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(helmet)
   await app.register(rateLimit, { global: false })
   await app.register(cors, { origin: config.corsOrigins === undefined ? true : [...config.corsOrigins] })
+  // Before every route plugin: it collects routes as they are added.
+  await app.register(openapi)
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl })
   await app.register(auditPlugin)
   await app.register(passwordsPlugin, { cost: config.bcryptCost })
@@ -69,5 +73,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(adminAuditRoutes)
   await app.register(adminStatsRoute)
   await app.register(healthRoutes)
+  await app.register(webPages)
   return app
 }

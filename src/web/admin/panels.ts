@@ -1,0 +1,92 @@
+import { byId, clock, duration, h } from '../dom.js'
+
+/** The `stats_update` body (docs/PROTOCOL.md, Admin); every field optional so an older server still renders. */
+export interface Stats {
+  instanceId?: string
+  connections?: number
+  users?: number
+  pending?: number
+  messagesInPerSecond?: number
+  messagesOutPerSecond?: number
+  authSuccessesLastMinute?: number
+  authFailuresLastMinute?: number
+  memory?: { rss?: number, heapUsed?: number }
+  eventLoopDelayMs?: { p50?: number, p99?: number, max?: number }
+  uptimeSeconds?: number
+}
+
+export interface Account {
+  username: string
+  roles: string[]
+  disabled: boolean
+}
+
+export interface AuditItem {
+  id: number
+  at: string
+  kind: string
+  username: string | null
+  ip: string
+  outcome: string
+  reason: string | null
+}
+
+const num = (value: number | undefined, digits = 0): string => value === undefined ? '–' : value.toFixed(digits)
+const mib = (bytes: number | undefined): string => bytes === undefined ? '–' : `${(bytes / 1048576).toFixed(0)} MiB`
+
+export function renderStats (stats: Stats): void {
+  byId('stat-connections', HTMLDivElement).textContent = num(stats.connections)
+  byId('stat-users', HTMLDivElement).textContent = num(stats.users)
+  byId('stat-pending', HTMLDivElement).textContent = num(stats.pending)
+  byId('stat-in', HTMLDivElement).textContent = num(stats.messagesInPerSecond, 1)
+  byId('stat-out', HTMLDivElement).textContent = num(stats.messagesOutPerSecond, 1)
+  byId('stat-auth-ok', HTMLDivElement).textContent = num(stats.authSuccessesLastMinute)
+  byId('stat-auth-fail', HTMLDivElement).textContent = num(stats.authFailuresLastMinute)
+  byId('card-auth-fail', HTMLDivElement).classList.toggle('bad', (stats.authFailuresLastMinute ?? 0) > 0)
+  byId('stat-memory', HTMLDivElement).textContent = `${mib(stats.memory?.rss)} / ${mib(stats.memory?.heapUsed)}`
+  byId('stat-loop', HTMLDivElement).textContent = stats.eventLoopDelayMs?.p99 === undefined ? '–' : `${stats.eventLoopDelayMs.p99.toFixed(1)} ms`
+  byId('stat-uptime', HTMLDivElement).textContent = stats.uptimeSeconds === undefined ? '–' : duration(stats.uptimeSeconds)
+  byId('instance', HTMLSpanElement).textContent = stats.instanceId === undefined ? '' : `instance ${stats.instanceId}`
+}
+
+function emptyRow (columns: number, text: string): HTMLTableRowElement {
+  return h('tr', {}, h('td', { class: 'empty', colspan: String(columns) }, text))
+}
+
+export function renderUsers (tbody: HTMLTableSectionElement, users: Account[], self: string | undefined, onKick: (username: string) => void): void {
+  if (users.length === 0) {
+    tbody.replaceChildren(emptyRow(4, 'No users'))
+    return
+  }
+  tbody.replaceChildren(...users.map((user) => {
+    const kick = h('button', { type: 'button', class: 'danger small kick', title: `Close every socket of ${user.username} (1008 Session revoked)` }, 'Kick')
+    // Kicking yourself would close this dashboard's own socket.
+    if (user.username === self) kick.disabled = true
+    kick.addEventListener('click', () => { onKick(user.username) })
+    return h('tr', { 'data-user': user.username },
+      h('td', {}, h('b', {}, user.username), user.username === self ? h('span', { class: 'muted' }, ' (you)') : null),
+      h('td', {}, ...(user.roles.length === 0 ? [h('span', { class: 'muted' }, '–')] : user.roles.map((role) => h('span', { class: 'chip' }, role)))),
+      h('td', {}, user.disabled ? h('span', { class: 'chip off' }, 'disabled') : 'active'),
+      h('td', { class: 'actions' }, kick))
+  }))
+}
+
+function when (iso: string): string {
+  const at = new Date(iso)
+  if (Number.isNaN(at.getTime())) return iso
+  const time = clock(at.getTime()).slice(0, 8)
+  return at.toDateString() === new Date().toDateString() ? time : `${at.toLocaleDateString()} ${time}`
+}
+
+export function renderFailures (tbody: HTMLTableSectionElement, items: AuditItem[]): void {
+  if (items.length === 0) {
+    tbody.replaceChildren(emptyRow(5, 'No failed attempts'))
+    return
+  }
+  tbody.replaceChildren(...items.map((item) => h('tr', { 'data-audit-id': String(item.id) },
+    h('td', { class: 'mono', title: item.at }, when(item.at)),
+    h('td', {}, item.kind),
+    h('td', {}, item.username ?? h('span', { class: 'muted' }, '–')),
+    h('td', { class: 'mono' }, item.ip),
+    h('td', {}, item.reason ?? ''))))
+}
