@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import bcrypt from 'bcryptjs'
 
@@ -30,6 +31,15 @@ function run (job: PasswordJob): PasswordReply {
 
 const port = parentPort
 if (port === null) throw new Error('password-worker must be started as a worker thread')
+
+// On Linux a nice value belongs to the thread that sets it: lowering this
+// one's keeps a login storm from taking CPU from the event loop that fans
+// out messages, while bcrypt still uses every core the hub leaves idle.
+try {
+  setPriority(19)
+} catch {
+  // Not permitted or not supported here: run at normal priority.
+}
 
 port.on('message', (job: PasswordJob) => {
   port.postMessage(run(job))

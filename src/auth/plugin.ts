@@ -15,7 +15,7 @@ declare module 'fastify' {
 
 /** Identity: ties tokens to the user store and seeds the demo account. */
 export default fp<{ config: Config }>(async (fastify, { config }) => {
-  fastify.decorate('authenticator', new Authenticator(fastify.tokens, fastify.users, fastify.sessionStore))
+  fastify.decorate('authenticator', new Authenticator(fastify.tokens, fastify.identities))
   fastify.decorate('sessions', new SessionService(fastify.sessionStore, fastify.users, fastify.tokens, fastify.broker, config.refreshTokenDays))
   fastify.decorate('loginThrottle', new MemoryLoginThrottle({ freeFailures: config.loginFreeFailures, maxBackoffMs: config.loginMaxBackoffSeconds * 1000 }))
   fastify.decorateRequest('principal', null)

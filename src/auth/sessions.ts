@@ -40,10 +40,6 @@ export class SessionService {
     return { sid, refreshToken }
   }
 
-  async isActive (sid: string): Promise<boolean> {
-    return await this.store.isActive(sid)
-  }
-
   /** Exchanges a refresh token for a new one; an already-rotated token kills its session. */
   async refresh (refreshToken: string): Promise<RefreshOutcome> {
     const oldHash = hashToken(refreshToken)

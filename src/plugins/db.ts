@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { openDb, type Db } from '../store/db.js'
+import { IdentityStore } from '../store/identity.js'
 import { SessionStore } from '../store/sessions.js'
 import { UserStore } from '../store/users.js'
 
@@ -8,6 +9,7 @@ declare module 'fastify' {
     db: Db
     users: UserStore
     sessionStore: SessionStore
+    identities: IdentityStore
   }
 }
 
@@ -17,6 +19,7 @@ export default fp<{ databaseUrl: string }>(async (fastify, { databaseUrl }) => {
   fastify.decorate('db', db)
   fastify.decorate('users', new UserStore(db))
   fastify.decorate('sessionStore', new SessionStore(db))
+  fastify.decorate('identities', new IdentityStore(db))
   fastify.addHook('onClose', async () => {
     await db.destroy()
   })

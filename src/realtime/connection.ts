@@ -4,6 +4,7 @@ import { ADMIN_ROLE } from '../auth/bearer.js'
 import type { Principal } from '../auth/principal.js'
 import { authenticateSocket, closeFor } from './auth-result.js'
 import type { RealtimeContext } from './context.js'
+import { writeEncoded, type EncodedFrame } from './frame.js'
 import { dispatch } from './dispatch.js'
 import type { HubClient } from './hub.js'
 import { parseClientMessage, type ClientMessage, type MessageError } from './messages.js'
@@ -143,14 +144,15 @@ export class Connection implements HubClient {
     this.send({ type: ReservedType.error, code: error.code, message: error.message, ...(typeof requestId === 'string' ? { requestId } : {}) })
   }
 
-  sendFrame (frame: string): void {
+  sendFrame (frame: EncodedFrame): void {
     if (this.socket.readyState !== this.socket.OPEN) return
     // A client that does not read would otherwise grow this buffer without bound.
     if (this.socket.bufferedAmount > this.ctx.config.wsMaxBufferedBytes) {
       this.closeWith(Close.slowConsumer)
       return
     }
-    this.socket.send(frame)
+    if (this.ctx.config.wsPerMessageDeflate) this.socket.send(frame.text)
+    else writeEncoded(this.socket, frame)
   }
 
   closeWith (spec: CloseSpec): void {

@@ -1,3 +1,4 @@
+import { encodeTextFrame, type EncodedFrame } from './frame.js'
 import type { CloseSpec } from './protocol.js'
 
 /** What the hub needs of a socket; the hub knows nothing of HTTP or auth. */
@@ -6,7 +7,7 @@ export interface HubClient {
   readonly username: string
   readonly sid: string | undefined
   readonly channels: ReadonlySet<string>
-  sendFrame (frame: string): void
+  sendFrame (frame: EncodedFrame): void
   closeWith (spec: CloseSpec): void
 }
 
@@ -88,10 +89,11 @@ export class Hub {
     return this.byUser.get(username)?.size ?? 0
   }
 
-  /** Writes one already-serialized frame to every client in the channel. */
-  deliver (channel: string, frame: string): number {
+  /** Frames the serialized message once and writes the same bytes to every client in the channel. */
+  deliver (channel: string, text: string): number {
     const members = this.byChannel.get(channel)
     if (members === undefined) return 0
+    const frame = encodeTextFrame(text)
     for (const client of members) client.sendFrame(frame)
     return members.size
   }

@@ -10,6 +10,23 @@ declare module 'fastify' {
   }
 }
 
+interface AttachedResponse {
+  _httpMessage?: { detachSocket?: (socket: unknown) => void } | null
+}
+
+/**
+ * Lets the HTTP request of an upgraded socket be collected. @fastify/websocket
+ * adds an 'error' listener whose closure holds the Fastify request and reply
+ * for the socket's whole life, and Node leaves the ServerResponse attached to
+ * the TCP socket. Together they are most of a socket's memory; the
+ * Connection attaches its own 'error' listener right after this.
+ */
+function releaseHttpObjects (socket: WebSocket, request: FastifyRequest): void {
+  socket.removeAllListeners('error')
+  const tcp = request.raw.socket as typeof request.raw.socket & AttachedResponse
+  tcp._httpMessage?.detachSocket?.(tcp)
+}
+
 /**
  * `/ws` and `/admin/ws`. Credentials are checked in `preValidation`, before
  * the upgrade; the upgrade then completes even on failure so that browsers
@@ -38,6 +55,7 @@ const realtimeRoutes: FastifyPluginAsync<{ ctx: RealtimeContext }> = async (fast
   /** Synchronous on purpose: listeners attach before any message can arrive. */
   function accept (kind: ConnectionKind) {
     return (socket: WebSocket, request: FastifyRequest): void => {
+      releaseHttpObjects(socket, request)
       const conn = new Connection(socket, ctx, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null }, kind)
       const auth = request.socketAuth
       if (auth === undefined) conn.awaitAuthentication()
@@ -46,8 +64,9 @@ const realtimeRoutes: FastifyPluginAsync<{ ctx: RealtimeContext }> = async (fast
     }
   }
 
-  fastify.get('/ws', { websocket: true, preValidation: checkHandshake }, accept('user'))
-  fastify.get('/admin/ws', { websocket: true, preValidation: checkHandshake }, accept('admin'))
+  const options = { websocket: true, preValidation: checkHandshake } as const
+  fastify.get('/ws', options, accept('user'))
+  fastify.get('/admin/ws', options, accept('admin'))
 }
 
 export default realtimeRoutes

@@ -47,12 +47,6 @@ export class SessionStore {
     })
   }
 
-  /** True when the session exists and is neither revoked nor expired. */
-  async isActive (sessionId: string): Promise<boolean> {
-    const row = await this.db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('id', '=', sessionId).executeTakeFirst()
-    return row !== undefined && row.revoked_at === null && row.expires_at > new Date().toISOString()
-  }
-
   async revoke (sessionId: string, reason: string): Promise<boolean> {
     const result = await this.db.updateTable('sessions').set({ revoked_at: new Date().toISOString(), revoke_reason: reason })
       .where('id', '=', sessionId).where('revoked_at', 'is', null).executeTakeFirst()

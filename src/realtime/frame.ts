@@ -1,0 +1,44 @@
+import type { WebSocket } from 'ws'
+
+/** A broadcast serialized once: the JSON text, and the whole WebSocket frame as bytes. */
+export interface EncodedFrame {
+  readonly text: string
+  readonly wire: Buffer
+}
+
+/**
+ * Frames a text message once (RFC 6455 §5.2: FIN + text opcode, unmasked as
+ * server frames are) so that a broadcast to N sockets costs one UTF-8
+ * encoding and one header instead of N of each.
+ */
+export function encodeTextFrame (text: string): EncodedFrame {
+  const payload = Buffer.from(text)
+  const length = payload.length
+  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10
+  const wire = Buffer.allocUnsafe(headerLength + length)
+  wire[0] = 0x81
+  if (length < 126) {
+    wire[1] = length
+  } else if (length < 65536) {
+    wire[1] = 126
+    wire.writeUInt16BE(length, 2)
+  } else {
+    wire[1] = 127
+    wire.writeBigUInt64BE(BigInt(length), 2)
+  }
+  payload.copy(wire, headerLength)
+  return { text, wire }
+}
+
+/** ws's write path for an already-framed message; engine.io (Socket.IO) uses the same one. */
+interface FrameSender {
+  _sender: { sendFrame: (list: Buffer[], cb?: (err?: Error) => void) => void }
+}
+
+/**
+ * Writes a pre-encoded frame. Only valid without permessage-deflate: with it,
+ * ws may hold compressed messages in a queue that a direct write would overtake.
+ */
+export function writeEncoded (socket: WebSocket, frame: EncodedFrame): void {
+  (socket as unknown as FrameSender)._sender.sendFrame([frame.wire])
+}
