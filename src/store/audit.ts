@@ -1,17 +1,11 @@
 import type { Selectable } from 'kysely'
-import type { AuditKind, AuditOutcome } from '../audit/events.js'
+import type { AuditEvent, AuditKind, AuditOutcome } from '../audit/events.js'
 import type { Db } from './db.js'
 import type { AuditLogTable } from './schema.js'
 
 /** An event as it is written: the AuditEvent plus the time it was recorded. */
-export interface AuditRecord {
+export interface AuditRecord extends AuditEvent {
   readonly at: string
-  readonly kind: AuditKind
-  readonly username: string | null
-  readonly ip: string
-  readonly userAgent: string | null
-  readonly outcome: AuditOutcome
-  readonly reason: string | null
 }
 
 export interface AuditEntry extends AuditRecord {
