@@ -1,0 +1,139 @@
+import type { HistogramJson } from './stats.js'
+
+/**
+ * Runner ⇄ load-generator messages over the Node IPC channel. A request
+ * carries an id and gets exactly one reply; `watermark` goes both ways
+ * without a reply (workers report progress, the runner relays the minimum to
+ * the publisher for flow control).
+ */
+
+/** `ws`: one JSON text frame per message (raw ws, wsgate). `sio`: Socket.IO 4 packets. */
+export type ClientKind = 'ws' | 'sio'
+
+export interface Target {
+  readonly kind: ClientKind
+  /** Full socket URL; for `ws` it carries `?token=`. */
+  readonly url: string
+  /** Sent in the Socket.IO CONNECT packet (`auth.token`). */
+  readonly token: string
+  /** The `user` the server is expected to stamp. */
+  readonly user: string
+}
+
+export interface ConnectArgs {
+  readonly target: Target
+  readonly count: number
+  readonly concurrency: number
+  readonly group: string
+  readonly timeoutMs: number
+}
+
+export interface ConnectResult {
+  readonly opened: number
+  readonly failed: number
+  readonly startUs: number
+  readonly endUs: number
+  /** Why sockets failed, e.g. `close 1013 Too many connections`, with counts. */
+  readonly failures: Readonly<Record<string, number>>
+  readonly openNow: number
+}
+
+export interface CloseArgs {
+  /** Only this group; all sockets when absent. */
+  readonly group?: string
+}
+
+export interface CloseResult {
+  readonly closed: number
+}
+
+export interface TrackArgs {
+  readonly phase: number
+  /** Message size the publisher uses, to check the payload came through intact. */
+  readonly size: number
+}
+
+export interface TrackResult {
+  readonly tracked: number
+}
+
+export interface CollectArgs {
+  readonly phase: number
+  /** Messages the publisher sent in this phase: each tracked socket should have all of them. */
+  readonly sent: number
+}
+
+export interface CollectResult {
+  readonly sockets: number
+  readonly received: number
+  readonly lost: number
+  readonly duplicates: number
+  readonly invalid: number
+  readonly firstProblem: string | undefined
+  readonly latencyUs: HistogramJson
+  readonly lastReceiveUs: number
+  /** Sockets of this worker the server closed during the phase, by reason. */
+  readonly closedDuring: Readonly<Record<string, number>>
+}
+
+export interface PublishArgs {
+  readonly phase: number
+  readonly group: string
+  /** `rate`: a fixed number of messages per second; `window`: as fast as the slowest subscriber allows. */
+  readonly mode: 'rate' | 'window'
+  readonly rate: number
+  readonly window: number
+  readonly durationMs: number
+  readonly size: number
+}
+
+export interface PublishResult {
+  readonly sent: number
+  readonly startUs: number
+  readonly endUs: number
+}
+
+export interface HttpArgs {
+  readonly url: string
+  readonly body: string
+  readonly contentType: string
+  readonly concurrency: number
+  readonly durationMs: number
+}
+
+export interface HttpResult {
+  readonly requests: number
+  readonly statuses: Readonly<Record<string, number>>
+  readonly startUs: number
+  readonly endUs: number
+  readonly latencyUs: HistogramJson
+}
+
+export interface Requests {
+  connect: { args: ConnectArgs, result: ConnectResult }
+  close: { args: CloseArgs, result: CloseResult }
+  track: { args: TrackArgs, result: TrackResult }
+  collect: { args: CollectArgs, result: CollectResult }
+  publish: { args: PublishArgs, result: PublishResult }
+  http: { args: HttpArgs, result: HttpResult }
+}
+
+export type Op = keyof Requests
+
+export type RequestMessage = {
+  [K in Op]: { readonly type: 'request', readonly id: number, readonly op: K, readonly args: Requests[K]['args'] }
+}[Op]
+
+export interface WatermarkMessage {
+  readonly type: 'watermark'
+  readonly phase: number
+  readonly value: number
+}
+
+export type RunnerToWorker = RequestMessage | WatermarkMessage | { readonly type: 'exit' }
+
+export type WorkerToRunner =
+  | { readonly type: 'ready' }
+  | { readonly type: 'reply', readonly id: number, readonly ok: true, readonly result: unknown }
+  | { readonly type: 'reply', readonly id: number, readonly ok: false, readonly error: string }
+  | WatermarkMessage
