@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely'
 import type { Db } from './db.js'
 
 export interface Identity {
@@ -8,21 +9,39 @@ export interface Identity {
   readonly sessionActive: boolean
 }
 
+interface IdentityRow {
+  username: string
+  roles: string
+  disabled: number
+  revoked_at: string | null
+  expires_at: string | null
+}
+
+// Stand-ins compiled into the query once, swapped for the real values per call.
+const USERNAME = '\u0000username'
+const SESSION = '\u0000session'
+
 /**
  * The one read every authentication needs — the user row and, when the token
- * names one, its session — in a single query: it runs on every handshake and
- * every Bearer request, and each round trip through the query builder costs
- * more than the lookup itself.
+ * names one, its session — in a single query. It runs on every handshake and
+ * every Bearer request, so it is built and compiled by Kysely once (for
+ * whatever dialect the database is) and only its parameters change.
  */
 export class IdentityStore {
-  constructor (private readonly db: Db) {}
+  private readonly compiled: CompiledQuery<IdentityRow>
+
+  constructor (private readonly db: Db) {
+    this.compiled = db.selectFrom('users')
+      .leftJoin('sessions', (join) => join.on('sessions.id', '=', SESSION).onRef('sessions.username', '=', 'users.username'))
+      .select(['users.username', 'users.roles', 'users.disabled', 'sessions.revoked_at', 'sessions.expires_at'])
+      .where('users.username', '=', USERNAME)
+      .compile()
+  }
 
   async find (username: string, sessionId: string | undefined): Promise<Identity | undefined> {
-    const row = await this.db.selectFrom('users')
-      .leftJoin('sessions', (join) => join.on('sessions.id', '=', sessionId ?? '').onRef('sessions.username', '=', 'users.username'))
-      .select(['users.username', 'users.roles', 'users.disabled', 'sessions.revoked_at', 'sessions.expires_at'])
-      .where('users.username', '=', username)
-      .executeTakeFirst()
+    const parameters = this.compiled.parameters.map((p) => p === USERNAME ? username : p === SESSION ? (sessionId ?? '') : p)
+    const { rows } = await this.db.executeQuery(CompiledQuery.raw(this.compiled.sql, parameters) as CompiledQuery<IdentityRow>)
+    const row = rows[0]
     if (row === undefined) return undefined
     const now = new Date().toISOString()
     return {
