@@ -9,7 +9,8 @@ import { dispatch } from './dispatch.js'
 import type { HubClient } from './hub.js'
 import { parseClientMessage, type ClientMessage, type MessageError } from './messages.js'
 import { Close, type CloseSpec, ErrorCode, GLOBAL_CHANNEL, ReservedType } from './protocol.js'
-import { RateBucket } from './rate-bucket.js'
+import { ExpiryTimer } from './expiry.js'
+import { RateGuard } from './rate-bucket.js'
 import { statsUpdate } from './stats.js'
 
 type State = 'pending' | 'authenticating' | 'open' | 'closed'
@@ -26,8 +27,6 @@ export interface Peer {
   readonly userAgent: string | null
 }
 
-/** setTimeout's ceiling; a longer expiry is reached in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1
 /** Messages a client may pipeline behind its `authenticate` while it is checked. */
 const MAX_QUEUED_WHILE_AUTHENTICATING = 16
 
@@ -41,18 +40,17 @@ export class Connection implements HubClient {
   readonly channels = new Set<string>([GLOBAL_CHANNEL])
   private state: State = 'pending'
   private current: Principal | undefined
-  private expiryTimer: NodeJS.Timeout | undefined
+  private readonly expiry: ExpiryTimer
   private authTimer: NodeJS.Timeout | undefined
   private queued: string[] = []
-  private readonly bucket: RateBucket
-  /** Set by the first message over the rate; the next one over it closes the socket. */
-  private warned = false
+  private readonly rate: RateGuard
   /** Epoch ms until which admin messages are allowed; Infinity on /admin/ws. */
   private elevatedUntil = 0
   private countedPending = false
 
   constructor (readonly socket: WebSocket, readonly ctx: RealtimeContext, readonly peer: Peer, readonly kind: ConnectionKind = 'user') {
-    this.bucket = new RateBucket(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst)
+    this.rate = new RateGuard(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst)
+    this.expiry = new ExpiryTimer(ctx.config.clockToleranceSeconds, () => { this.closeWith(Close.tokenExpired) })
     socket.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
     socket.on('close', () => { this.release() })
     socket.on('error', (err) => { ctx.log.debug({ err, connectionId: this.connectionId }, 'websocket error') })
@@ -108,7 +106,7 @@ export class Connection implements HubClient {
       this.channels.add(ADMIN_CHANNEL)
     }
     this.ctx.hub.join(this)
-    this.scheduleExpiry(principal.exp)
+    this.expiry.schedule(principal.exp)
     this.send({ type: ReservedType.connectionEstablished, user: principal.username, connectionId: this.connectionId, expiresAt: principal.exp })
     const queued = this.queued
     this.queued = []
@@ -133,7 +131,7 @@ export class Connection implements HubClient {
     if (moved) this.ctx.hub.leave(this)
     this.current = principal
     if (moved) this.ctx.hub.join(this)
-    this.scheduleExpiry(principal.exp)
+    this.expiry.schedule(principal.exp)
   }
 
   send (message: object): void {
@@ -171,22 +169,10 @@ export class Connection implements HubClient {
     this.leavePending()
     this.elevatedUntil = 0
     this.state = 'closed'
-    clearTimeout(this.expiryTimer)
+    this.expiry.clear()
     clearTimeout(this.authTimer)
     this.queued = []
     this.ctx.hub.leave(this)
-  }
-
-  private scheduleExpiry (exp: number | null): void {
-    clearTimeout(this.expiryTimer)
-    if (exp === null) return
-    // The same skew the verifier allows: a token it accepted is not closed at once.
-    const remaining = (exp + this.ctx.config.clockToleranceSeconds) * 1000 - Date.now()
-    if (remaining <= 0) {
-      this.closeWith(Close.tokenExpired)
-      return
-    }
-    this.expiryTimer = setTimeout(() => { this.scheduleExpiry(exp) }, Math.min(remaining, MAX_TIMER_MS))
   }
 
   private onMessage (data: RawData, isBinary: boolean): void {
@@ -219,17 +205,10 @@ export class Connection implements HubClient {
   }
 
   private withinRate (): boolean {
-    if (this.bucket.take()) {
-      if (this.warned && this.bucket.full) this.warned = false
-      return true
-    }
-    if (this.warned) {
-      this.closeWith(Close.rateLimited)
-    } else {
-      this.warned = true
-      this.sendError({ code: ErrorCode.rateLimited, message: `Over ${this.ctx.config.wsMessagesPerSecond} messages per second; slow down or be disconnected` })
-    }
-    return false
+    const verdict = this.rate.check()
+    if (verdict === 'close') this.closeWith(Close.rateLimited)
+    if (verdict === 'warn') this.sendError({ code: ErrorCode.rateLimited, message: `Over ${this.ctx.config.wsMessagesPerSecond} messages per second; slow down or be disconnected` })
+    return verdict === 'ok'
   }
 
   private handleText (text: string): void {

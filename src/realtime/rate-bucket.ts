@@ -25,3 +25,29 @@ export class RateBucket {
     return this.tokens >= this.burst - 1
   }
 }
+
+export type RateVerdict = 'ok' | 'warn' | 'close'
+
+/**
+ * The policy on top of the bucket: the first message over the rate is
+ * refused with a warning, the next one over it ends the socket, and a client
+ * that stays under the rate until its bucket is full again is forgiven.
+ */
+export class RateGuard {
+  private readonly bucket: RateBucket
+  private warned = false
+
+  constructor (ratePerSecond: number, burst: number) {
+    this.bucket = new RateBucket(ratePerSecond, burst)
+  }
+
+  check (): RateVerdict {
+    if (this.bucket.take()) {
+      if (this.warned && this.bucket.full) this.warned = false
+      return 'ok'
+    }
+    if (this.warned) return 'close'
+    this.warned = true
+    return 'warn'
+  }
+}
