@@ -30,15 +30,38 @@ export function encodeTextFrame (text: string): EncodedFrame {
   return { text, wire }
 }
 
+interface Corkable {
+  cork: () => void
+  uncork: () => void
+}
+
 /** ws's write path for an already-framed message; engine.io (Socket.IO) uses the same one. */
 interface FrameSender {
   _sender: { sendFrame: (list: Buffer[], cb?: (err?: Error) => void) => void }
+  _socket: Corkable | null
+}
+
+// Sockets corked during this turn of the event loop, uncorked together at its end.
+const corked = new Set<Corkable>()
+function uncorkAll (): void {
+  for (const tcp of corked) tcp.uncork()
+  corked.clear()
 }
 
 /**
- * Writes a pre-encoded frame. Only valid without permessage-deflate: with it,
- * ws may hold compressed messages in a queue that a direct write would overtake.
+ * Writes a pre-encoded frame. The socket stays corked until the end of this
+ * turn of the event loop, so a burst of broadcasts leaves as one write per
+ * socket instead of one syscall per message. Only valid without
+ * permessage-deflate: with it, ws may hold compressed messages in a queue
+ * that a direct write would overtake.
  */
 export function writeEncoded (socket: WebSocket, frame: EncodedFrame): void {
-  (socket as unknown as FrameSender)._sender.sendFrame([frame.wire])
+  const ws = socket as unknown as FrameSender
+  const tcp = ws._socket
+  if (tcp !== null && !corked.has(tcp)) {
+    if (corked.size === 0) setImmediate(uncorkAll)
+    tcp.cork()
+    corked.add(tcp)
+  }
+  ws._sender.sendFrame([frame.wire])
 }

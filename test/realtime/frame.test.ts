@@ -39,3 +39,23 @@ t.test('broadcasts of every size arrive intact through a real socket', async (t)
   a.close()
   b.close()
 })
+
+t.test('a burst of broadcasts in one turn of the event loop arrives complete and in order', async (t) => {
+  const built = await build(t)
+  const { access_token: token } = await built.login()
+  const a = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
+  const b = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
+  a.send({ type: 'ping' })
+  t.match(await a.next(), { type: 'pong' })
+  // Synchronously, so every frame is written while the sockets are corked.
+  for (let i = 0; i < 300; i++) void built.app.broker.publish({ kind: 'broadcast', channel: 'global', frame: JSON.stringify({ type: 'burst', i }) })
+  for (const socket of [a, b]) {
+    const got: number[] = []
+    for (let i = 0; i < 300; i++) got.push((await socket.next()).i as number)
+    t.same(got, Array.from({ length: 300 }, (_, i) => i), 'all 300, in order')
+  }
+  b.send({ type: 'after' })
+  t.match(await a.next(), { type: 'after' }, 'and the sockets keep working after the uncork')
+  a.close()
+  b.close()
+})
