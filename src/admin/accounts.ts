@@ -1,6 +1,7 @@
 import type { AuditSink } from '../audit/events.js'
 import type { PasswordHasher } from '../auth/passwords.js'
 import { passwordProblem } from '../auth/passwords.js'
+import { ADMIN_ROLE } from '../auth/bearer.js'
 import type { SessionService } from '../auth/sessions.js'
 import { ApiError } from '../errors.js'
 import { DuplicateUserError, type User, type UserStore } from '../store/users.js'
@@ -115,6 +116,10 @@ export class AccountService {
   async setRoles (actor: Actor, username: string, roles: readonly string[]): Promise<Account> {
     const wanted = [...new Set(roles)].sort().join(',')
     return await this.audited(actor, `set roles of ${username} to [${wanted.slice(0, 300)}]`, async () => {
+      // As with disable and delete: the acting admin always remains, so there is always one.
+      if (username === actor.username && !roles.includes(ADMIN_ROLE)) {
+        throw new ApiError('invalidRequest', 'You cannot remove your own admin role; ask another admin')
+      }
       if (!await this.users.setRoles(username, checkRoles(roles))) throw notFound(username)
       return await this.reload(username)
     })

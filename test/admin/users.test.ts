@@ -119,6 +119,17 @@ t.test('an admin may not disable or delete themselves', async (t) => {
   t.same((await adminActions(built)).map((r) => r.outcome), ['failure', 'failure'])
 })
 
+t.test('an admin may not remove their own admin role, so an admin always remains', async (t) => {
+  const built = await build(t)
+  const token = await loginAdmin(built)
+  const res = await call(built, token, { method: 'PUT', url: '/admin/users/root/roles', payload: { roles: ['auditor'] } })
+  t.equal(res.statusCode, 400)
+  t.match(res.json(), { error: 'invalid_request', detail: /your own admin role/ })
+  t.same((await built.app.users.findByUsername(ROOT.username))?.roles, ['admin'], 'roles unchanged')
+  const keep = await call(built, token, { method: 'PUT', url: '/admin/users/root/roles', payload: { roles: ['admin', 'auditor'] } })
+  t.equal(keep.statusCode, 200, 'adding roles to oneself is fine')
+})
+
 t.test('delete closes the user\'s socket and removes them', async (t) => {
   const built = await build(t)
   const token = await loginAdmin(built)
