@@ -1,5 +1,6 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { Built } from '../helper.js'
+import type { AuditEntry } from '../../src/store/audit.js'
 
 export const ROOT = { username: 'root', password: 'root-password' }
 
@@ -21,16 +22,8 @@ export async function call (built: Built, token: string | undefined, options: In
   return await built.app.inject({ ...options, headers: { ...headers, ...(options.headers as Record<string, string> | undefined) } })
 }
 
-export interface AuditItem {
-  id: number
-  at: string
-  kind: string
-  username: string | null
-  ip: string
-  userAgent: string | null
-  outcome: string
-  reason: string | null
-}
+/** One item of `GET /admin/audit`: the stored entry, as JSON. */
+export type AuditItem = AuditEntry
 
 /** The admin_action rows, oldest first, after writing whatever is buffered. */
 export async function adminActions (built: Built): Promise<AuditItem[]> {
