@@ -4,6 +4,7 @@ import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import type { DestinationStream } from 'pino'
+import { systemClock, type Clock } from './clock.js'
 import type { Config, TrustProxy } from './config.js'
 import adminAuditRoutes from './admin/audit-routes.js'
 import adminStatsRoute from './admin/stats-route.js'
@@ -25,6 +26,8 @@ import webPages from './web/plugin.js'
 export interface BuildOptions {
   /** Where logs go instead of stdout; tests read it to prove no secret is logged. */
   readonly logStream?: DestinationStream
+  /** Time for elevation, message rates and login backoff; tests move it by hand. */
+  readonly clock?: Clock
 }
 
 declare module 'fastify' {
@@ -53,6 +56,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     trustProxy: trustProxyOption(config.trustProxy)
   })
   app.decorate('config', config)
+  const clock = options.clock ?? systemClock
 
   await app.register(errorHandler)
   await app.register(formbody)
@@ -63,11 +67,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(openapi)
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl })
   await app.register(auditPlugin)
-  await app.register(passwordsPlugin, { cost: config.bcryptCost })
+  await app.register(passwordsPlugin, { cost: config.bcryptCost, size: config.bcryptThreads })
   await app.register(jwtPlugin, { config })
   await app.register(brokerPlugin)
-  await app.register(authPlugin, { config })
-  await app.register(realtimePlugin, { config })
+  await app.register(authPlugin, { config, clock })
+  await app.register(realtimePlugin, { config, clock })
   await app.register(authRoutes, { config })
   await app.register(adminUsersRoutes)
   await app.register(adminAuditRoutes)

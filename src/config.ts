@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 
 /**
  * Environment → one typed, frozen Config. Every variable is read here and
@@ -22,6 +23,8 @@ export interface Config {
   readonly refreshTokenDays: number
   readonly clockToleranceSeconds: number
   readonly bcryptCost: number
+  /** bcrypt worker threads; defaults to the number of cores. */
+  readonly bcryptThreads: number
   readonly testTokenEnabled: boolean
   readonly testTokenUser: string
   readonly wsTestToken: string | undefined
@@ -168,6 +171,7 @@ export function loadConfig (env: Env = process.env): Config {
     refreshTokenDays: r.int('REFRESH_TOKEN_EXPIRE_DAYS', 14, 1, 365),
     clockToleranceSeconds: r.int('JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
     bcryptCost: r.int('BCRYPT_COST', 10, 4, 15),
+    bcryptThreads: r.int('BCRYPT_THREADS', Math.max(1, availableParallelism()), 1, 256),
     testTokenEnabled: testTokenEnabled && !isProduction,
     testTokenUser: r.string('TEST_TOKEN_USER', 'user'),
     wsTestToken: isProduction ? undefined : r.raw('WS_TEST_TOKEN'),

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
+import type { Clock } from '../src/clock.js'
 import { loadConfig, type Config } from '../src/config.js'
 
 /** The slice of a tap Test that the helpers use. */
@@ -39,6 +40,7 @@ export function testEnv (dir: string, env: Record<string, string> = {}): Record<
     NODE_ENV: 'test',
     JWT_SECRET_KEY: TEST_SECRET,
     BCRYPT_COST: '4',
+    BCRYPT_THREADS: '1',
     DATABASE_URL: `sqlite:${join(dir, 'test.db')}`,
     LOG_LEVEL: 'info',
     // Tests log in often from one IP; the limits get their own tests.
@@ -54,11 +56,19 @@ export function tempDir (t: TestContext): string {
   return dir
 }
 
+export interface BuildOptions {
+  /** The data folder; a fresh temp folder by default. Pass one to restart on the same database. */
+  readonly dir?: string
+  /** Drives elevation, message rates and login backoff (see test/clock.ts). */
+  readonly clock?: Clock
+}
+
 /**
  * A real app on a real SQLite file in a temp folder, listening on
  * 127.0.0.1 with an ephemeral port; closed when the test ends.
  */
-export async function build (t: TestContext, env: Record<string, string> = {}, dir = tempDir(t)): Promise<Built> {
+export async function build (t: TestContext, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<Built> {
+  const dir = options.dir ?? tempDir(t)
   const config = loadConfig(testEnv(dir, env))
   const lines: string[] = []
   const logStream = new Writable({
@@ -67,7 +77,7 @@ export async function build (t: TestContext, env: Record<string, string> = {}, d
       done()
     }
   })
-  const app = await buildApp(config, { logStream })
+  const app = await buildApp(config, { logStream, ...(options.clock !== undefined ? { clock: options.clock } : {}) })
   t.teardown(async () => { await app.close() })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()

@@ -23,11 +23,11 @@ t.test('production serves no test token, accepts none, and creates no demo user'
 
 t.test('a development test token is refused by a production server with the same secret', async (t) => {
   const dir = tempDir(t)
-  const dev = await build(t, {}, dir)
+  const dev = await build(t, {}, { dir })
   const devToken = dev.app.tokens.testToken ?? ''
   t.ok(devToken !== '', 'development had one')
   await dev.app.close()
-  const prod = await build(t, { NODE_ENV: 'production', CORS_ORIGINS: 'https://app.example.com' }, dir)
+  const prod = await build(t, { NODE_ENV: 'production', CORS_ORIGINS: 'https://app.example.com' }, { dir })
   const me = await prod.app.inject({ url: '/me', headers: { authorization: `Bearer ${devToken}` } })
   t.equal(me.statusCode, 401, 'no exp, so production refuses it')
 })

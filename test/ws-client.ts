@@ -76,10 +76,25 @@ export class TestSocket {
     }
   }
 
-  /** Waits `ms` and returns whatever arrived meanwhile. */
-  async drain (ms: number): Promise<Json[]> {
-    await new Promise((resolve) => setTimeout(resolve, ms))
-    return this.received.splice(0)
+  /**
+   * Everything that arrives before the first message matching `marker`
+   * (which is consumed). Proves "nothing else arrived" without waiting for a
+   * while: send something whose answer must come after, then read up to it.
+   */
+  async until (marker: (message: Json) => boolean, timeoutMs = 3000): Promise<Json[]> {
+    const before: Json[] = []
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const message = await this.next(Math.max(1, deadline - Date.now()))
+      if (marker(message)) return before
+      before.push(message)
+    }
+  }
+
+  /** Sends a `ping` and returns everything that arrived before its `pong`. */
+  async receivedBeforePong (timeoutMs = 3000): Promise<Json[]> {
+    this.send({ type: 'ping' })
+    return await this.until((m) => m.type === 'pong', timeoutMs)
   }
 
   close (): void {

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
-import { extname } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { PasswordJob, PasswordReply } from './password-worker.js'
+import type { PasswordJob, PasswordReply } from './password-jobs.js'
 
 /** bcrypt reads only the first 72 bytes; anything after them is silently ignored. */
 export const MAX_PASSWORD_BYTES = 72
@@ -18,19 +16,7 @@ export function passwordProblem (password: string): string | undefined {
   return undefined
 }
 
-// Same extension as this module: .ts under tsx, .js when running the compiled dist/.
-const MODULE_EXT = extname(fileURLToPath(import.meta.url))
-const WORKER_URL = new URL(`./password-worker${MODULE_EXT}`, import.meta.url)
-
-function startWorker (): Worker {
-  if (MODULE_EXT !== '.ts') return new Worker(WORKER_URL)
-  // Node 20 does not apply the inherited --import=tsx hooks to a worker's entry
-  // module (nodejs/node#47747: ERR_UNKNOWN_FILE_EXTENSION), so a TypeScript
-  // worker first registers tsx itself, resolved from here rather than the cwd.
-  const tsx = import.meta.resolve('tsx/esm/api')
-  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
-  return new Worker(bootstrap, { eval: true })
-}
+const WORKER_URL = new URL('./password-worker.mjs', import.meta.url)
 
 // Checked before a job is sent, so a malformed stored hash is answered false
 // at once instead of as a bcryptjs error from the worker.
@@ -157,7 +143,9 @@ export class PasswordHasher {
 
   /** Resolves once the worker has loaded; rejects if it dies first. */
   private async spawn (): Promise<void> {
-    const worker = startWorker()
+    // No inherited loaders: the worker is plain JavaScript, and a parent's
+    // --import hooks (tsx, a test runner's) cost ~0.4 s per thread.
+    const worker = new Worker(WORKER_URL, { execArgv: [] })
     const slot: Slot = { worker, ready: false, current: undefined, error: undefined }
     this.slots.add(slot)
     await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import { Authenticator } from './authenticator.js'
 import { ensureDemoUser } from './demo-user.js'
@@ -14,10 +15,10 @@ declare module 'fastify' {
 }
 
 /** Identity: ties tokens to the user store and seeds the demo account. */
-export default fp<{ config: Config }>(async (fastify, { config }) => {
+export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, clock }) => {
   fastify.decorate('authenticator', new Authenticator(fastify.tokens, fastify.identities))
   fastify.decorate('sessions', new SessionService(fastify.sessionStore, fastify.users, fastify.tokens, fastify.broker, config.refreshTokenDays))
-  fastify.decorate('loginThrottle', new MemoryLoginThrottle({ freeFailures: config.loginFreeFailures, maxBackoffMs: config.loginMaxBackoffSeconds * 1000 }))
+  fastify.decorate('loginThrottle', new MemoryLoginThrottle({ freeFailures: config.loginFreeFailures, maxBackoffMs: config.loginMaxBackoffSeconds * 1000 }, () => clock.now()))
   fastify.decorateRequest('principal', null)
   await ensureDemoUser(config, fastify.users, fastify.passwords, fastify.log)
   if (config.jwtSecretGenerated) {

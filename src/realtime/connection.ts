@@ -49,7 +49,7 @@ export class Connection implements HubClient {
   private countedPending = false
 
   constructor (readonly socket: WebSocket, readonly ctx: RealtimeContext, readonly peer: Peer, readonly kind: ConnectionKind = 'user') {
-    this.rate = new RateGuard(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst)
+    this.rate = new RateGuard(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst, ctx.clock)
     this.expiry = new ExpiryTimer(ctx.config.clockToleranceSeconds, () => { this.closeWith(Close.tokenExpired) })
     socket.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
     socket.on('close', () => { this.release() })
@@ -115,12 +115,12 @@ export class Connection implements HubClient {
   }
 
   get elevated (): boolean {
-    return this.elevatedUntil > Date.now()
+    return this.elevatedUntil > this.ctx.clock.now()
   }
 
   /** Elevates for `ms` from now; each admin command calls it again, so elevation ends after idle time. */
   elevate (ms: number): number {
-    if (this.elevatedUntil !== Infinity) this.elevatedUntil = Date.now() + ms
+    if (this.elevatedUntil !== Infinity) this.elevatedUntil = this.ctx.clock.now() + ms
     return this.elevatedUntil
   }
 

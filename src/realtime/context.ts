@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AuditSink } from '../audit/events.js'
 import type { Authenticator } from '../auth/authenticator.js'
 import type { SessionService } from '../auth/sessions.js'
+import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Broker } from './broker.js'
 import type { Hub } from './hub.js'
@@ -16,5 +17,6 @@ export interface RealtimeContext {
   readonly stats: RealtimeStats
   readonly audit: AuditSink
   readonly config: Config
+  readonly clock: Clock
   readonly log: FastifyBaseLogger
 }

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
+import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { RealtimeContext } from './context.js'
 import { startHeartbeat } from './heartbeat.js'
@@ -19,7 +20,7 @@ declare module 'fastify' {
 }
 
 /** The hub, its WebSocket server and the routes that feed it. */
-export default fp<{ config: Config }>(async (fastify, { config }) => {
+export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, clock }) => {
   const hub = new Hub()
   const stats = new RealtimeStats(hub)
   fastify.decorate('hub', hub)
@@ -32,6 +33,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     stats,
     audit: fastify.audit,
     config,
+    clock,
     log: fastify.log
   }
 

@@ -1,3 +1,5 @@
+import type { Clock } from '../clock.js'
+
 /**
  * A token bucket per connection: `burst` messages at once, refilled at
  * `ratePerSecond`. Refill is computed lazily on each take, so an idle socket
@@ -7,14 +9,16 @@ export class RateBucket {
   private tokens: number
   private last: number
 
-  constructor (private readonly ratePerSecond: number, private readonly burst: number, now: number = performance.now()) {
+  constructor (private readonly ratePerSecond: number, private readonly burst: number, private readonly clock: Clock) {
     this.tokens = burst
-    this.last = now
+    this.last = clock.now()
   }
 
   /** Takes one token; false when the bucket is empty. */
-  take (now: number = performance.now()): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.ratePerSecond / 1000)
+  take (): boolean {
+    const now = this.clock.now()
+    // max(0, …): a wall clock stepped backwards must not drain the bucket.
+    this.tokens = Math.min(this.burst, this.tokens + Math.max(0, now - this.last) * this.ratePerSecond / 1000)
     this.last = now
     if (this.tokens < 1) return false
     this.tokens -= 1
@@ -37,8 +41,8 @@ export class RateGuard {
   private readonly bucket: RateBucket
   private warned = false
 
-  constructor (ratePerSecond: number, burst: number) {
-    this.bucket = new RateBucket(ratePerSecond, burst)
+  constructor (ratePerSecond: number, burst: number, clock: Clock) {
+    this.bucket = new RateBucket(ratePerSecond, burst, clock)
   }
 
   check (): RateVerdict {

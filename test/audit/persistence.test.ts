@@ -4,7 +4,7 @@ import { call, loginAdmin, loginRoot } from '../admin/admin.js'
 
 t.test('audit rows written before a graceful close survive a restart', async (t) => {
   const dir = tempDir(t)
-  const first = await build(t, {}, dir)
+  const first = await build(t, {}, { dir })
   const token = await loginAdmin(first)
   const created = await call(first, token, { method: 'POST', url: '/admin/users', payload: { username: 'bob', password: 'bob-password' } })
   t.equal(created.statusCode, 201)
@@ -13,7 +13,7 @@ t.test('audit rows written before a graceful close survive a restart', async (t)
   // No flush: the audit plugin's onClose must write before the db plugin's closes the file.
   await first.app.close()
 
-  const second = await build(t, {}, dir)
+  const second = await build(t, {}, { dir })
   const page = await second.app.auditQuery.page({ limit: 500 })
   t.match(page.items.find((i) => i.kind === 'ws_auth'), { username: 'ghost', ip: '203.0.113.9', outcome: 'failure', reason: 'Invalid token' })
   t.match(page.items.find((i) => i.kind === 'admin_action'), { username: 'root', outcome: 'success', reason: 'create user bob' })

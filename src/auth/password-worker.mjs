@@ -1,23 +1,22 @@
+// @ts-check
+// Plain JavaScript on purpose: a worker thread does not inherit tsx's loader
+// on Node 20, and bootstrapping tsx in every worker cost ~0.4 s per thread.
+// tsc still checks this file (checkJs) and copies it to dist/ unchanged.
 import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import bcrypt from 'bcryptjs'
 
+/** @typedef {import('./password-jobs.js').PasswordJob} PasswordJob */
+/** @typedef {import('./password-jobs.js').PasswordReply} PasswordReply */
+
 /**
- * One bcrypt job at a time, off the event loop. The pool in passwords.ts
- * hands a worker a new job only after the previous reply, so the sync
- * bcryptjs calls are fine here and faster than the chunked async ones.
+ * One bcrypt job at a time, off the event loop. The pool hands a worker a new
+ * job only after the previous reply, so the sync bcryptjs calls are fine here
+ * and faster than the chunked async ones.
+ * @param {PasswordJob} job
+ * @returns {PasswordReply}
  */
-
-export type PasswordJob =
-  | { readonly id: number, readonly op: 'hash', readonly password: string, readonly cost: number }
-  | { readonly id: number, readonly op: 'compare', readonly password: string, readonly hash: string }
-
-export type PasswordReply =
-  | { readonly type: 'ready' }
-  | { readonly type: 'result', readonly id: number, readonly value: string | boolean }
-  | { readonly type: 'error', readonly id: number, readonly message: string }
-
-function run (job: PasswordJob): PasswordReply {
+function run (job) {
   try {
     const value = job.op === 'hash'
       ? bcrypt.hashSync(job.password, job.cost)
@@ -41,7 +40,7 @@ try {
   // Not permitted or not supported here: run at normal priority.
 }
 
-port.on('message', (job: PasswordJob) => {
+port.on('message', (/** @type {PasswordJob} */ job) => {
   port.postMessage(run(job))
 })
-port.postMessage({ type: 'ready' } satisfies PasswordReply)
+port.postMessage(/** @type {PasswordReply} */ ({ type: 'ready' }))
