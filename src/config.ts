@@ -30,6 +30,9 @@ export interface Config {
   readonly wsTestToken: string | undefined
   readonly adminToken: string | undefined
   readonly adminElevationSeconds: number
+  /** Failed `admin_auth` attempts per user and per IP before each further one waits. */
+  readonly adminAuthFreeFailures: number
+  readonly adminAuthMaxBackoffSeconds: number
   readonly databaseUrl: string
   readonly redisUrl: string | undefined
   readonly corsOrigins: readonly string[] | undefined
@@ -40,6 +43,13 @@ export interface Config {
   readonly wsAuthTimeoutMs: number
   readonly wsMaxPayload: number
   readonly wsMaxConnectionsPerUser: number
+  /** Sockets of any state from one client IP. */
+  readonly wsMaxConnectionsPerIp: number
+  /** Sockets still waiting to authenticate, in total and from one client IP. */
+  readonly wsMaxPending: number
+  readonly wsMaxPendingPerIp: number
+  /** Channels one socket may be in, `global` included. */
+  readonly wsMaxSubscriptions: number
   readonly wsMessagesPerSecond: number
   readonly wsMessageBurst: number
   readonly wsMaxBufferedBytes: number
@@ -64,6 +74,8 @@ export class ConfigError extends Error {
 }
 
 export const MIN_SECRET_BYTES = 32
+/** A shorter admin PIN falls to guessing even with the lockout; production refuses it. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test']
 
@@ -154,6 +166,11 @@ export function loadConfig (env: Env = process.env): Config {
     r.problems.push('CORS_ORIGINS is required when NODE_ENV=production (a comma list of the origins allowed to call the API and open /ws)')
   }
 
+  const adminToken = r.raw('ADMIN_TOKEN')
+  if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN_LENGTH && isProduction) {
+    r.problems.push(`ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters when NODE_ENV=production (got ${adminToken.length}): a short PIN can be guessed; generate one with  openssl rand -base64 24`)
+  }
+
   const databaseUrl = r.string('DATABASE_URL', 'sqlite:./data/wsgate.db')
   if (!/^sqlite:/.test(databaseUrl)) {
     r.problems.push(`DATABASE_URL must start with sqlite: (Postgres support comes with the scale-out work; got "${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}")`)
@@ -175,8 +192,10 @@ export function loadConfig (env: Env = process.env): Config {
     testTokenEnabled: testTokenEnabled && !isProduction,
     testTokenUser: r.string('TEST_TOKEN_USER', 'user'),
     wsTestToken: isProduction ? undefined : r.raw('WS_TEST_TOKEN'),
-    adminToken: r.raw('ADMIN_TOKEN'),
+    adminToken,
     adminElevationSeconds: r.int('ADMIN_ELEVATION_SECONDS', 1800, 1, 86400),
+    adminAuthFreeFailures: r.int('ADMIN_AUTH_FREE_FAILURES', 5, 0, 1000),
+    adminAuthMaxBackoffSeconds: r.int('ADMIN_AUTH_MAX_BACKOFF_SECONDS', 3600, 1, 86400),
     databaseUrl,
     redisUrl: r.raw('REDIS_URL'),
     corsOrigins,
@@ -187,6 +206,10 @@ export function loadConfig (env: Env = process.env): Config {
     wsAuthTimeoutMs: r.int('WS_AUTH_TIMEOUT_MS', 10000, 100, 600000),
     wsMaxPayload: r.int('WS_MAX_PAYLOAD', 65536, 128, 16 * 1024 * 1024),
     wsMaxConnectionsPerUser: r.int('WS_MAX_CONNECTIONS_PER_USER', 100, 1, 1000000),
+    wsMaxConnectionsPerIp: r.int('WS_MAX_CONNECTIONS_PER_IP', 1000, 1, 1000000),
+    wsMaxPending: r.int('WS_MAX_PENDING', 2000, 1, 1000000),
+    wsMaxPendingPerIp: r.int('WS_MAX_PENDING_PER_IP', 20, 1, 1000000),
+    wsMaxSubscriptions: r.int('WS_MAX_SUBSCRIPTIONS', 100, 1, 100000),
     wsMessagesPerSecond: r.int('WS_MESSAGES_PER_SECOND', 50, 1, 1000000),
     wsMessageBurst: r.int('WS_MESSAGE_BURST', 100, 1, 1000000),
     wsMaxBufferedBytes: r.int('WS_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

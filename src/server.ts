@@ -48,7 +48,15 @@ try {
     trustProxy: config.trustProxy,
     tokenRateLimitPerMinute: config.tokenRateLimit,
     wsMaxConnectionsPerUser: config.wsMaxConnectionsPerUser,
-    wsMessagesPerSecond: config.wsMessagesPerSecond
+    wsMaxConnectionsPerIp: config.wsMaxConnectionsPerIp,
+    wsMaxPending: config.wsMaxPending,
+    wsMaxPendingPerIp: config.wsMaxPendingPerIp,
+    wsMaxSubscriptions: config.wsMaxSubscriptions,
+    wsMessagesPerSecond: config.wsMessagesPerSecond,
+    // Whether the PIN is set, never the PIN.
+    adminPin: config.adminToken === undefined ? 'off' : 'on',
+    adminAuthFreeFailures: config.adminAuthFreeFailures,
+    adminAuthMaxBackoffSeconds: config.adminAuthMaxBackoffSeconds
   }, 'protections')
 } catch (err) {
   app.log.error({ err }, 'failed to start')

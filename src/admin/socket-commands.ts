@@ -17,35 +17,56 @@ function withRequestId (message: ClientMessage): { requestId?: string } {
   return typeof message.requestId === 'string' ? { requestId: message.requestId } : {}
 }
 
-/** `admin_auth`: the admin PIN or an admin's access token elevates this socket. */
+interface Checked {
+  readonly ok: boolean
+  /** For the audit log and the log line; never the token. */
+  readonly reason: string
+}
+
+/** The PIN first, in constant time; otherwise the token as an access token with role admin. */
+async function checkAdminToken (conn: Connection, token: string): Promise<Checked> {
+  const { adminToken } = conn.ctx.config
+  if (adminToken !== undefined && samePin(token, adminToken)) return { ok: true, reason: 'admin PIN' }
+  const outcome = await conn.ctx.authenticator.authenticate(token)
+  if (outcome.ok && outcome.principal.roles.includes(ADMIN_ROLE)) return { ok: true, reason: `admin token of ${outcome.principal.username}` }
+  return { ok: false, reason: outcome.ok ? 'token without role admin' : `token ${outcome.failure}` }
+}
+
+/**
+ * `admin_auth`: the admin PIN or an admin's access token elevates this socket.
+ * Failures lock the user and the IP out for a while (see AdminLockout); every
+ * attempt, refused ones included, is audited.
+ */
 export function adminAuth (conn: Connection, message: ClientMessage): void {
   const { token } = message
-  const { config, audit, authenticator, log } = conn.ctx
+  const { config, audit, adminLockout, log } = conn.ctx
   const record = (ok: boolean, reason: string): void => {
     audit.record({ kind: 'admin_auth', username: conn.username, ip: conn.ip, userAgent: conn.userAgent, outcome: ok ? 'success' : 'failure', reason })
     log.info({ user: conn.username, ip: conn.ip, outcome: ok ? 'success' : 'failure', reason }, 'admin_auth attempt')
   }
-  const succeed = (reason: string): void => {
-    record(true, reason)
-    const until = conn.elevate(config.adminElevationSeconds * 1000)
-    conn.send({ type: ReservedType.adminAuthResponse, success: true, expiresAt: until === Infinity ? null : Math.floor(until / 1000), ...withRequestId(message) })
-  }
-  const fail = (reason: string): void => {
+  const fail = (reason: string, error = 'Admin authentication failed', extra: object = {}): void => {
     record(false, reason)
-    conn.send({ type: ReservedType.adminAuthResponse, success: false, error: 'Admin authentication failed', ...withRequestId(message) })
+    conn.send({ type: ReservedType.adminAuthResponse, success: false, error, ...extra, ...withRequestId(message) })
   }
   if (typeof token !== 'string' || token === '') {
     fail('no token')
     return
   }
-  if (config.adminToken !== undefined && samePin(token, config.adminToken)) {
-    succeed('admin PIN')
-    return
-  }
-  authenticator.authenticate(token).then((outcome) => {
+  adminLockout.attempt(conn.username, conn.ip, async () => await checkAdminToken(conn, token)).then((outcome) => {
+    if ('locked' in outcome) {
+      const seconds = Math.ceil(outcome.retryAfterMs / 1000)
+      fail(`locked out for ${seconds} s after failed attempts`, `Too many failed admin_auth attempts: wait ${seconds} s before trying again`, { retryAfterSeconds: seconds })
+      return
+    }
+    if (!outcome.ok) {
+      fail(outcome.reason)
+      return
+    }
+    record(true, outcome.reason)
+    // Elevating a socket that closed while the token was checked would outlive it.
     if (!conn.isOpen) return
-    if (outcome.ok && outcome.principal.roles.includes(ADMIN_ROLE)) succeed(`admin token of ${outcome.principal.username}`)
-    else fail(outcome.ok ? 'token without role admin' : `token ${outcome.failure}`)
+    const until = conn.elevate(config.adminElevationSeconds * 1000)
+    conn.send({ type: ReservedType.adminAuthResponse, success: true, expiresAt: until === Infinity ? null : Math.floor(until / 1000), ...withRequestId(message) })
   }, (err: unknown) => {
     log.error({ err }, 'admin_auth failed')
     fail('internal error')

@@ -9,6 +9,7 @@ const Stats = Type.Object({
   connections: Type.Integer(),
   users: Type.Integer(),
   pending: Type.Integer(),
+  refusedHandshakes: Type.Object({ connectionsPerIp: Type.Integer(), pendingPerIp: Type.Integer(), pendingTotal: Type.Integer() }),
   messagesInPerSecond: Type.Number(),
   messagesOutPerSecond: Type.Number(),
   authSuccessesLastMinute: Type.Integer(),

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuditSink } from '../audit/events.js'
 import type { Authenticator } from '../auth/authenticator.js'
-import { findCredentials, type CredentialSource } from '../auth/credentials.js'
+import type { CredentialSource, Credentials } from '../auth/credentials.js'
 import type { AuthFailure, AuthOutcome } from '../auth/principal.js'
 import { maskToken } from '../auth/tokens.js'
 import { Close, type CloseSpec } from './protocol.js'
@@ -64,13 +64,10 @@ export async function authenticateSocket (deps: SocketAuthDeps, attempt: AuthAtt
 }
 
 /**
- * Runs before the upgrade. `undefined` means no credentials came with the
- * handshake: the socket will be accepted pending a first `authenticate`.
+ * Runs before the upgrade, for a handshake that carries credentials (one
+ * without is accepted pending a first `authenticate`).
  */
-export async function authenticateHandshake (deps: SocketAuthDeps, query: unknown, headers: Parameters<typeof findCredentials>[1], ip: string, log: FastifyBaseLogger): Promise<SocketAuth | undefined> {
-  const credentials = findCredentials(query, headers)
-  const userAgent = headers['user-agent'] ?? null
-  if (credentials.kind === 'none') return undefined
+export async function authenticateHandshake (deps: SocketAuthDeps, credentials: Exclude<Credentials, { kind: 'none' }>, ip: string, userAgent: string | null, log: FastifyBaseLogger): Promise<SocketAuth> {
   if (credentials.kind === 'ambiguous') {
     log.info({ ip, outcome: 'failure', failure: 'invalid' }, 'websocket auth failed: token given more than once')
     deps.stats.auth(false)

@@ -3,6 +3,7 @@ import type { RawData, WebSocket } from 'ws'
 import { ADMIN_ROLE } from '../auth/bearer.js'
 import type { Principal } from '../auth/principal.js'
 import { authenticateSocket, closeFor } from './auth-result.js'
+import type { PendingSlot } from './admission.js'
 import type { RealtimeContext } from './context.js'
 import { writeEncoded, type EncodedFrame } from './frame.js'
 import { dispatch } from './dispatch.js'
@@ -47,6 +48,7 @@ export class Connection implements HubClient {
   /** Epoch ms until which admin messages are allowed; Infinity on /admin/ws. */
   private elevatedUntil = 0
   private countedPending = false
+  private pendingSlot: PendingSlot | undefined
 
   constructor (readonly socket: WebSocket, readonly ctx: RealtimeContext, readonly peer: Peer, readonly kind: ConnectionKind = 'user') {
     this.rate = new RateGuard(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst, ctx.clock)
@@ -54,6 +56,7 @@ export class Connection implements HubClient {
     socket.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
     socket.on('close', () => { this.release() })
     socket.on('error', (err) => { ctx.log.debug({ err, connectionId: this.connectionId }, 'websocket error') })
+    ctx.connections.add(this)
   }
 
   get ip (): string {
@@ -81,7 +84,8 @@ export class Connection implements HubClient {
   }
 
   /** No credentials in the handshake: wait for a first `authenticate` message. */
-  awaitAuthentication (): void {
+  awaitAuthentication (slot?: PendingSlot): void {
+    this.pendingSlot = slot
     this.countedPending = true
     this.ctx.stats.pending++
     this.authTimer = setTimeout(() => { this.closeWith(Close.authTimeout) }, this.ctx.config.wsAuthTimeoutMs)
@@ -90,6 +94,9 @@ export class Connection implements HubClient {
   open (principal: Principal): void {
     if (this.state === 'closed') return
     this.leavePending()
+    // Authenticated: no longer counts against the pending caps (its TCP close would free it otherwise).
+    this.pendingSlot?.authenticated()
+    this.pendingSlot = undefined
     clearTimeout(this.authTimer)
     if (this.kind === 'admin' && !principal.roles.includes(ADMIN_ROLE)) {
       this.closeWith(Close.forbidden)
@@ -173,6 +180,7 @@ export class Connection implements HubClient {
     clearTimeout(this.authTimer)
     this.queued = []
     this.ctx.hub.leave(this)
+    this.ctx.connections.delete(this)
   }
 
   private onMessage (data: RawData, isBinary: boolean): void {

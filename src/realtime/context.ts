@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { AdminLockout } from '../admin/lockout.js'
 import type { AuditSink } from '../audit/events.js'
 import type { Authenticator } from '../auth/authenticator.js'
 import type { SessionService } from '../auth/sessions.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Broker } from './broker.js'
+import type { Connection } from './connection.js'
 import type { Hub } from './hub.js'
 import type { RealtimeStats } from './stats.js'
 
@@ -19,4 +21,7 @@ export interface RealtimeContext {
   readonly config: Config
   readonly clock: Clock
   readonly log: FastifyBaseLogger
+  readonly adminLockout: AdminLockout
+  /** Every socket not yet closed, pending ones included (the hub holds only authenticated ones). */
+  readonly connections: Set<Connection>
 }

@@ -1,5 +1,5 @@
 import { adminAuth, adminMessage } from '../admin/socket-commands.js'
-import type { Connection } from './connection.js'
+import { ADMIN_CHANNEL, type Connection } from './connection.js'
 import { isChannelName, type ClientMessage } from './messages.js'
 import { ErrorCode, ReservedType } from './protocol.js'
 import { publishMessage } from './publish.js'
@@ -58,6 +58,10 @@ function changeSubscription (conn: Connection, message: ClientMessage): void {
   }
   const channels = conn.channels
   if (message.type === ReservedType.subscribe) {
+    if (!channels.has(channel) && subscriptionCount(channels) >= conn.ctx.config.wsMaxSubscriptions) {
+      conn.sendError({ code: ErrorCode.tooManySubscriptions, message: `A socket may be in at most ${conn.ctx.config.wsMaxSubscriptions} channels, global included; unsubscribe from one first` }, message.requestId)
+      return
+    }
     channels.add(channel)
     conn.ctx.hub.subscribe(conn, channel)
     conn.send({ type: ReservedType.subscribed, channel })
@@ -66,4 +70,9 @@ function changeSubscription (conn: Connection, message: ClientMessage): void {
     conn.ctx.hub.unsubscribe(conn, channel)
     conn.send({ type: ReservedType.unsubscribed, channel })
   }
+}
+
+/** The channels a client chose, `global` included; the internal admin channel is not one of them. */
+function subscriptionCount (channels: ReadonlySet<string>): number {
+  return channels.size - (channels.has(ADMIN_CHANNEL) ? 1 : 0)
 }

@@ -1,15 +1,17 @@
 import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
+import { AdminLockout } from '../admin/lockout.js'
 import type { Clock } from '../clock.js'
-import type { Config } from '../config.js'
+import { MIN_ADMIN_TOKEN_LENGTH, type Config } from '../config.js'
 import type { RealtimeContext } from './context.js'
 import { startHeartbeat } from './heartbeat.js'
-import { ADMIN_CHANNEL } from './connection.js'
+import { ADMIN_CHANNEL, type Connection } from './connection.js'
 import { Hub } from './hub.js'
 import { startRevalidation } from './revalidate.js'
 import { BEARER_SUBPROTOCOL, Close } from './protocol.js'
 import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
+import { closeEverySocket } from './shutdown.js'
 import { RealtimeStats, statsUpdate } from './stats.js'
 
 declare module 'fastify' {
@@ -34,7 +36,13 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     audit: fastify.audit,
     config,
     clock,
-    log: fastify.log
+    log: fastify.log,
+    adminLockout: new AdminLockout({ freeFailures: config.adminAuthFreeFailures, maxBackoffMs: config.adminAuthMaxBackoffSeconds * 1000 }, () => clock.now()),
+    connections: new Set<Connection>()
+  }
+  if (config.adminToken !== undefined && config.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    // Production refuses to start with it (see config.ts); elsewhere a short PIN is a convenience.
+    fastify.log.warn({ length: config.adminToken.length, minimum: MIN_ADMIN_TOKEN_LENGTH }, 'ADMIN_TOKEN is short enough to guess; production refuses it')
   }
 
   fastify.broker.subscribe((event) => {
@@ -59,8 +67,8 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
       socket.close(Close.internalError.code, Close.internalError.reason)
     },
     preClose: (done) => {
-      hub.closeAll(Close.shuttingDown)
-      fastify.websocketServer.close(() => { done() })
+      const sockets = closeEverySocket(fastify.websocketServer, ctx.connections, done)
+      fastify.log.info({ sockets }, 'closing every socket with 1001')
     }
   })
 

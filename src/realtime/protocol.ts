@@ -36,7 +36,8 @@ export const ErrorCode = {
   unsupportedType: 'unsupported_type',
   forbidden: 'forbidden',
   rateLimited: 'rate_limited',
-  invalidToken: 'invalid_token'
+  invalidToken: 'invalid_token',
+  tooManySubscriptions: 'too_many_subscriptions'
 } as const
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -1,5 +1,8 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
+import { findCredentials } from '../auth/credentials.js'
+import { ApiErrors, errorBody, type ApiErrorName } from '../errors.js'
+import { Admission, type PendingSlot, type Refusal } from './admission.js'
 import { authenticateHandshake, closeFor, type SocketAuth } from './auth-result.js'
 import { Connection, type ConnectionKind } from './connection.js'
 import type { RealtimeContext } from './context.js'
@@ -7,11 +10,20 @@ import type { RealtimeContext } from './context.js'
 declare module 'fastify' {
   interface FastifyRequest {
     socketAuth: SocketAuth | undefined
+    /** Set for a handshake without credentials: its place among the pending sockets. */
+    pendingSlot: PendingSlot | undefined
   }
   /** @fastify/cors reads `config.cors === false` to skip a route; its types do not declare it. */
   interface FastifyContextConfig {
     cors?: false
   }
+}
+
+/** 429 when one address is over its share, 503 when the server as a whole is full. */
+const REFUSED: Record<Refusal, { readonly error: ApiErrorName, readonly description: string }> = {
+  connectionsPerIp: { error: 'rateLimited', description: 'Too many WebSocket connections from this address' },
+  pendingPerIp: { error: 'rateLimited', description: 'Too many WebSocket connections from this address waiting to authenticate' },
+  pendingTotal: { error: 'unavailable', description: 'Too many WebSocket connections waiting to authenticate; try again shortly' }
 }
 
 interface AttachedResponse {
@@ -37,14 +49,27 @@ function releaseHttpObjects (socket: WebSocket, request: FastifyRequest): void {
  * can read the close code (a 401 reaches a browser only as 1006). Clients
  * that send no Origin (websocat, Node, curl) are not browsers and cannot be
  * victims of cross-site WebSocket hijacking, so only a present, unlisted
- * Origin fails.
+ * Origin fails. Before any of that, the caps on sockets per IP and on
+ * sockets waiting to authenticate refuse the upgrade with an HTTP status.
  */
 const realtimeRoutes: FastifyPluginAsync<{ ctx: RealtimeContext }> = async (fastify, { ctx }) => {
   fastify.decorateRequest('socketAuth', undefined)
+  fastify.decorateRequest('pendingSlot', undefined)
+  const admission = new Admission({ maxPerIp: ctx.config.wsMaxConnectionsPerIp, maxPending: ctx.config.wsMaxPending, maxPendingPerIp: ctx.config.wsMaxPendingPerIp })
   const origins = ctx.config.corsOrigins
   const allowedOrigins = origins === undefined ? undefined : new Set(origins)
 
-  async function checkHandshake (request: FastifyRequest): Promise<void> {
+  async function checkHandshake (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const credentials = findCredentials(request.query, request.headers)
+    const admitted = admission.admit(request.ip, credentials.kind === 'none', request.raw.socket)
+    if (!admitted.ok) {
+      // No log line of its own: a flood would become a flood of lines. The stats count it.
+      ctx.stats.refusedHandshakes[admitted.refusal]++
+      const refused = REFUSED[admitted.refusal]
+      void reply.code(ApiErrors[refused.error].status).send(errorBody(refused.error, refused.description))
+      return reply
+    }
+    if (credentials.kind === 'none') request.pendingSlot = admitted.slot
     // CORS does not cover the WebSocket handshake: without this check any
     // page could open a socket with a victim's stored token.
     const origin = request.headers.origin
@@ -53,7 +78,9 @@ const realtimeRoutes: FastifyPluginAsync<{ ctx: RealtimeContext }> = async (fast
       request.socketAuth = { ok: false, failure: 'origin' }
       return
     }
-    request.socketAuth = await authenticateHandshake(ctx, request.query, request.headers, request.ip, request.log)
+    if (credentials.kind !== 'none') {
+      request.socketAuth = await authenticateHandshake(ctx, credentials, request.ip, request.headers['user-agent'] ?? null, request.log)
+    }
   }
 
   /** Synchronous on purpose: listeners attach before any message can arrive. */
@@ -62,7 +89,7 @@ const realtimeRoutes: FastifyPluginAsync<{ ctx: RealtimeContext }> = async (fast
       releaseHttpObjects(socket, request)
       const conn = new Connection(socket, ctx, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null }, kind)
       const auth = request.socketAuth
-      if (auth === undefined) conn.awaitAuthentication()
+      if (auth === undefined) conn.awaitAuthentication(request.pendingSlot)
       else if (auth.ok) conn.open(auth.principal)
       else conn.closeWith(closeFor(auth.failure))
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
+import type { Refusal } from './admission.js'
 import type { Hub } from './hub.js'
 
 export interface StatsSnapshot {
@@ -9,6 +10,8 @@ export interface StatsSnapshot {
   connections: number
   users: number
   pending: number
+  /** Upgrades refused since start, by the cap that refused them. */
+  refusedHandshakes: Record<Refusal, number>
   messagesInPerSecond: number
   messagesOutPerSecond: number
   authSuccessesLastMinute: number
@@ -53,6 +56,7 @@ const round = (n: number): number => Math.round(n * 100) / 100
 export class RealtimeStats {
   readonly instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   pending = 0
+  readonly refusedHandshakes: Record<Refusal, number> = { connectionsPerIp: 0, pendingPerIp: 0, pendingTotal: 0 }
   private messagesIn = 0
   private messagesOut = 0
   private readonly authOk = new MinuteCounter()
@@ -82,6 +86,7 @@ export class RealtimeStats {
       connections: this.hub.size,
       users: this.hub.userCount,
       pending: this.pending,
+      refusedHandshakes: { ...this.refusedHandshakes },
       messagesInPerSecond: round((this.messagesIn - this.last.in) / elapsed),
       messagesOutPerSecond: round((this.messagesOut - this.last.out) / elapsed),
       authSuccessesLastMinute: this.authOk.total(nowSeconds),

@@ -1,0 +1,71 @@
+import type { Socket } from 'node:net'
+
+export interface AdmissionLimits {
+  /** Sockets of any state from one IP. */
+  readonly maxPerIp: number
+  /** Sockets not yet authenticated, in total and from one IP. */
+  readonly maxPending: number
+  readonly maxPendingPerIp: number
+}
+
+/** Why a handshake was refused; also the key of its counter in the stats. */
+export type Refusal = 'connectionsPerIp' | 'pendingPerIp' | 'pendingTotal'
+
+/** A pending socket's place; given back when it authenticates, or when its TCP socket closes. */
+export interface PendingSlot {
+  authenticated (): void
+}
+
+export type Admitted = { readonly ok: true, readonly slot: PendingSlot } | { readonly ok: false, readonly refusal: Refusal }
+
+function add (counts: Map<string, number>, ip: string, delta: number): void {
+  const n = (counts.get(ip) ?? 0) + delta
+  // Only addresses with a socket open stay in the map, so it cannot grow without bound.
+  if (n <= 0) counts.delete(ip)
+  else counts.set(ip, n)
+}
+
+/**
+ * Counts WebSocket handshakes per client IP and in total, from the moment
+ * one is admitted until its TCP socket closes: a file descriptor is held
+ * that long, even after a close frame, for as long as the peer delays its
+ * answer. Checked before any credential is read, so a refusal costs a map
+ * lookup.
+ */
+export class Admission {
+  private pendingTotal = 0
+  private readonly pendingByIp = new Map<string, number>()
+  private readonly allByIp = new Map<string, number>()
+
+  constructor (private readonly limits: AdmissionLimits) {}
+
+  /** Admits a handshake from `ip` (`pending`: it carries no credentials) and holds its place until `socket` closes. */
+  admit (ip: string, pending: boolean, socket: Socket): Admitted {
+    if ((this.allByIp.get(ip) ?? 0) >= this.limits.maxPerIp) return { ok: false, refusal: 'connectionsPerIp' }
+    if (pending) {
+      // The per-IP cap first: one noisy address is told 429, not everyone 503.
+      if ((this.pendingByIp.get(ip) ?? 0) >= this.limits.maxPendingPerIp) return { ok: false, refusal: 'pendingPerIp' }
+      if (this.pendingTotal >= this.limits.maxPending) return { ok: false, refusal: 'pendingTotal' }
+      this.pendingTotal++
+      add(this.pendingByIp, ip, 1)
+    }
+    add(this.allByIp, ip, 1)
+    let isPending = pending
+    let held = true
+    const leavePending = (): void => {
+      if (!isPending) return
+      isPending = false
+      this.pendingTotal--
+      add(this.pendingByIp, ip, -1)
+    }
+    const release = (): void => {
+      if (!held) return
+      held = false
+      leavePending()
+      add(this.allByIp, ip, -1)
+    }
+    if (socket.destroyed) release()
+    else socket.once('close', release)
+    return { ok: true, slot: { authenticated: leavePending } }
+  }
+}
