@@ -63,6 +63,7 @@ t.test('sockets waiting to authenticate are capped per IP (429) and in total (50
   t.same(refusals(built), { connectionsPerIp: 0, pendingPerIp: 1, pendingTotal: 1 })
   const fromC = await withToken(built, token, C)
   t.pass('tokens in the handshake still get in while the pending cap is full')
+  t.equal((await fetch(`${built.url}/health`)).status, 200, 'and the server still answers /health')
 
   // The admitted pending sockets are untouched: one authenticates, which frees its place.
   fromA[0]?.send({ type: 'authenticate', token })
