@@ -33,6 +33,8 @@ export interface BuildOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
+    /** The clock of BuildOptions, for routes that keep their own time windows. */
+    clock: Clock
   }
 }
 
@@ -53,10 +55,21 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // A whole JSON body or form over 1 MiB is refused with 413 before parsing.
     bodyLimit: 1024 * 1024,
     // Off unless configured: otherwise any client picks its IP with X-Forwarded-For.
-    trustProxy: trustProxyOption(config.trustProxy)
+    trustProxy: trustProxyOption(config.trustProxy),
+    // Fastify leaves these at 0 (never): a client that sends its headers and
+    // then trickles or stalls its body would hold a connection forever.
+    requestTimeout: config.httpRequestTimeoutMs,
+    connectionTimeout: config.httpConnectionTimeoutMs,
+    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+    // Node checks the request and headers deadlines only every
+    // connectionsCheckingInterval (30 s by default); check often enough that a
+    // deadline is kept to within a quarter of the headers timeout, at most 1 s late.
+    // (requestTimeout repeated here: Node checks headersTimeout against it at creation.)
+    http: { requestTimeout: config.httpRequestTimeoutMs, headersTimeout: config.httpHeadersTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.max(25, Math.floor(config.httpHeadersTimeoutMs / 4))) }
   })
   app.decorate('config', config)
   const clock = options.clock ?? systemClock
+  app.decorate('clock', clock)
 
   await app.register(errorHandler)
   await app.register(formbody)
@@ -64,7 +77,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(rateLimit, { global: false })
   await app.register(cors, { origin: config.corsOrigins === undefined ? true : [...config.corsOrigins] })
   // Before every route plugin: it collects routes as they are added.
-  await app.register(openapi)
+  if (config.docsEnabled) await app.register(openapi)
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl })
   await app.register(auditPlugin)
   await app.register(passwordsPlugin, { cost: config.bcryptCost, size: config.bcryptThreads })

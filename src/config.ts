@@ -36,9 +36,22 @@ export interface Config {
   readonly databaseUrl: string
   readonly redisUrl: string | undefined
   readonly corsOrigins: readonly string[] | undefined
+  /** Every `POST /token` and `/token/revoke` request per IP per minute: a cap that only protects bcrypt's CPU. */
   readonly tokenRateLimit: number
+  /** Failed logins per IP per minute before that IP gets 429. */
+  readonly loginIpFailuresPerMinute: number
+  /** Failures of one username from one IP before each further one doubles that pair's wait. */
   readonly loginFreeFailures: number
   readonly loginMaxBackoffSeconds: number
+  /** Failures of one username from all IPs, within `loginUserWindowMinutes`, before the username-wide backoff. */
+  readonly loginUserMaxFailures: number
+  readonly loginUserWindowMinutes: number
+  readonly httpRequestTimeoutMs: number
+  readonly httpHeadersTimeoutMs: number
+  readonly httpConnectionTimeoutMs: number
+  readonly httpKeepAliveTimeoutMs: number
+  /** `/docs` and `/docs/json`; off by default in production. */
+  readonly docsEnabled: boolean
   readonly trustProxy: TrustProxy
   readonly wsAuthTimeoutMs: number
   readonly wsMaxPayload: number
@@ -176,6 +189,15 @@ export function loadConfig (env: Env = process.env): Config {
     r.problems.push(`DATABASE_URL must start with sqlite: (Postgres support comes with the scale-out work; got "${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}")`)
   }
 
+  // Node refuses a headers timeout longer than the request timeout it belongs to.
+  const httpTimeouts = {
+    request: r.int('HTTP_REQUEST_TIMEOUT_MS', 30000, 50, 3600000),
+    headers: r.int('HTTP_HEADERS_TIMEOUT_MS', 10000, 50, 3600000)
+  }
+  if (httpTimeouts.headers > httpTimeouts.request) {
+    r.problems.push(`HTTP_HEADERS_TIMEOUT_MS (${httpTimeouts.headers}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${httpTimeouts.request})`)
+  }
+
   const config: Config = {
     host: r.string('HOST', '0.0.0.0'),
     port: r.int('PORT', 8000, 0, 65535),
@@ -199,9 +221,17 @@ export function loadConfig (env: Env = process.env): Config {
     databaseUrl,
     redisUrl: r.raw('REDIS_URL'),
     corsOrigins,
-    tokenRateLimit: r.int('TOKEN_RATE_LIMIT', 10, 1, 1000000),
+    tokenRateLimit: r.int('TOKEN_RATE_LIMIT', 300, 1, 1000000),
+    loginIpFailuresPerMinute: r.int('LOGIN_IP_FAILURES_PER_MINUTE', 10, 1, 1000000),
     loginFreeFailures: r.int('LOGIN_FREE_FAILURES', 5, 0, 1000),
     loginMaxBackoffSeconds: r.int('LOGIN_MAX_BACKOFF_SECONDS', 900, 1, 86400),
+    loginUserMaxFailures: r.int('LOGIN_USER_MAX_FAILURES', 50, 1, 1000000),
+    loginUserWindowMinutes: r.int('LOGIN_USER_WINDOW_MINUTES', 15, 1, 1440),
+    httpRequestTimeoutMs: httpTimeouts.request,
+    httpHeadersTimeoutMs: httpTimeouts.headers,
+    httpConnectionTimeoutMs: r.int('HTTP_CONNECTION_TIMEOUT_MS', 30000, 50, 3600000),
+    httpKeepAliveTimeoutMs: r.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72000, 50, 3600000),
+    docsEnabled: r.bool('DOCS_ENABLED', !isProduction),
     trustProxy: r.trustProxy('TRUST_PROXY'),
     wsAuthTimeoutMs: r.int('WS_AUTH_TIMEOUT_MS', 10000, 100, 600000),
     wsMaxPayload: r.int('WS_MAX_PAYLOAD', 65536, 128, 16 * 1024 * 1024),

@@ -20,7 +20,9 @@ export const ApiErrors = {
   notFound: { status: 404, error: 'not_found', description: 'Not found' },
   conflict: { status: 409, error: 'conflict', description: 'The resource already exists' },
   payloadTooLarge: { status: 413, error: 'invalid_request', description: 'The request body is too large' },
-  rateLimited: { status: 429, error: 'slow_down', description: 'Too many requests' },
+  // RFC 6749 §4.1.2.1's code, which OAuth2 libraries know (oauthlib: TemporarilyUnavailableError);
+  // `slow_down` belongs to the device flow and surfaces as a generic error.
+  rateLimited: { status: 429, error: 'temporarily_unavailable', description: 'Too many requests' },
   internal: { status: 500, error: 'server_error', description: 'Internal server error' },
   unavailable: { status: 503, error: 'temporarily_unavailable', description: 'The service is not ready' }
 } as const satisfies Record<string, ApiErrorSpec>

@@ -45,7 +45,9 @@ export function testEnv (dir: string, env: Record<string, string> = {}): Record<
     LOG_LEVEL: 'info',
     // Tests log in often from one IP; the limits get their own tests.
     TOKEN_RATE_LIMIT: '100000',
+    LOGIN_IP_FAILURES_PER_MINUTE: '100000',
     LOGIN_FREE_FAILURES: '1000',
+    LOGIN_USER_MAX_FAILURES: '100000',
     ...env
   }
 }

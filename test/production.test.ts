@@ -12,12 +12,12 @@ t.test('production serves no test token, accepts none, and creates no demo user'
   t.equal(built.app.tokens.testToken, undefined)
   t.equal((await built.app.inject({ url: '/test-token' })).statusCode, 404)
   t.equal(await built.app.users.count(), 0, 'no demo user')
-  await built.app.users.create({ username: 'user', passwordHash: await built.app.passwords.hash('password') })
+  await built.app.users.create({ username: 'user', passwordHash: await built.app.passwords.hash('a-real-password') })
   const me = await built.app.inject({ url: '/me', headers: { authorization: 'Bearer fixed-dev-token-0123456789' } })
   t.equal(me.statusCode, 401, 'WS_TEST_TOKEN is refused on REST')
   const socket = await TestSocket.open(`${built.wsUrl}/ws?token=fixed-dev-token-0123456789`)
   t.same(await closedWithin(socket), { code: 1008, reason: 'Invalid token' }, 'and on /ws')
-  const login = await built.app.inject({ method: 'POST', url: '/token', payload: { username: 'user', password: 'password' } })
+  const login = await built.app.inject({ method: 'POST', url: '/token', payload: { username: 'user', password: 'a-real-password' } })
   t.equal(login.statusCode, 200, 'real logins work')
 })
 
@@ -26,6 +26,8 @@ t.test('a development test token is refused by a production server with the same
   const dev = await build(t, {}, { dir })
   const devToken = dev.app.tokens.testToken ?? ''
   t.ok(devToken !== '', 'development had one')
+  // Production refuses to start while the demo account keeps its password.
+  await dev.app.users.setPasswordHash('user', await dev.app.passwords.hash('a-real-password'))
   await dev.app.close()
   const prod = await build(t, { NODE_ENV: 'production', CORS_ORIGINS: 'https://app.example.com' }, { dir })
   const me = await prod.app.inject({ url: '/me', headers: { authorization: `Bearer ${devToken}` } })

@@ -2,8 +2,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AuditSink } from '../audit/events.js'
 import { ApiError } from '../errors.js'
 import type { UserStore } from '../store/users.js'
+import { DEMO_PASSWORD, DEMO_USERNAME } from './demo-user.js'
 import { MAX_LOGIN_PASSWORD_BYTES, checkPassword } from './login.js'
-import type { LoginThrottle } from './login-throttle.js'
+import type { LoginThrottle, ThrottleScope, Throttled } from './login-throttle.js'
 import type { PasswordHasher } from './passwords.js'
 import type { SessionService } from './sessions.js'
 import type { TokenService } from './tokens.js'
@@ -15,6 +16,7 @@ export interface GrantDeps {
   readonly sessions: SessionService
   readonly loginThrottle: LoginThrottle
   readonly audit: AuditSink
+  readonly config: { readonly isProduction: boolean }
 }
 
 export interface TokenGrant {
@@ -35,6 +37,18 @@ export interface GrantContext {
   readonly ip: string
   readonly userAgent: string | null
   readonly log: FastifyBaseLogger
+}
+
+const THROTTLED: Record<ThrottleScope, string> = {
+  ip: 'Too many token requests from this address; try again later',
+  'ip-failures': 'Too many failed logins from this address; try again later',
+  'user-ip': 'Too many failed logins for this user from this address; try again later',
+  user: 'Too many failed logins for this user; try again later'
+}
+
+/** 429 with the wait in whole seconds (at least 1, so that a client never retries at once). */
+export function throttledError (throttled: Throttled): ApiError {
+  return new ApiError('rateLimited', THROTTLED[throttled.scope], { 'retry-after': String(Math.max(1, Math.ceil(throttled.retryAfterMs / 1000))) })
 }
 
 function audit (deps: GrantDeps, ctx: GrantContext, kind: 'password_grant' | 'refresh_grant', username: string | null, ok: boolean, reason: string | null): void {
@@ -60,20 +74,24 @@ async function passwordGrant (deps: GrantDeps, body: GrantRequest, ctx: GrantCon
     throw new ApiError('invalidRequest', `password must be at most ${MAX_LOGIN_PASSWORD_BYTES} bytes`)
   }
   // Checked before bcrypt: a throttled guess costs the server nothing.
-  const waitMs = await deps.loginThrottle.retryAfterMs(username)
-  if (waitMs > 0) {
-    ctx.log.info({ username, ip: ctx.ip, grant: 'password', outcome: 'throttled' }, 'token grant throttled')
-    audit(deps, ctx, 'password_grant', username, false, 'throttled')
-    throw new ApiError('rateLimited', 'Too many failed logins for this user; try again later', { 'retry-after': String(Math.ceil(waitMs / 1000)) })
+  const throttled = await deps.loginThrottle.beginLogin(username, ctx.ip)
+  if (throttled !== undefined) {
+    ctx.log.info({ username, ip: ctx.ip, grant: 'password', outcome: 'throttled', scope: throttled.scope }, 'token grant throttled')
+    audit(deps, ctx, 'password_grant', username, false, `throttled (${throttled.scope})`)
+    throw throttledError(throttled)
   }
-  const user = await checkPassword(deps.users, deps.passwords, username, password)
+  // A database first used in development may still hold the demo account;
+  // production never lets its well-known password in (the start refuses it too).
+  const demo = deps.config.isProduction && username === DEMO_USERNAME && password === DEMO_PASSWORD
+  if (demo) ctx.log.warn({ username, ip: ctx.ip }, 'the demo account\'s well-known password was refused (production)')
+  const user = demo ? undefined : await checkPassword(deps.users, deps.passwords, username, password)
   if (user === undefined) {
-    await deps.loginThrottle.recordFailure(username)
+    await deps.loginThrottle.recordFailure(username, ctx.ip)
     ctx.log.info({ username, ip: ctx.ip, grant: 'password', outcome: 'failure' }, 'token grant refused')
     audit(deps, ctx, 'password_grant', username, false, 'Incorrect username or password')
     throw new ApiError('badCredentials', undefined, { 'www-authenticate': 'Bearer' })
   }
-  await deps.loginThrottle.recordSuccess(username)
+  await deps.loginThrottle.recordSuccess(username, ctx.ip)
   const session = await deps.sessions.start(user.username)
   const issued = deps.tokens.issueAccess(user.username, user.roles, session.sid)
   ctx.log.info({ username: user.username, ip: ctx.ip, grant: 'password', outcome: 'success', sid: session.sid }, 'token grant issued')

@@ -18,7 +18,13 @@ declare module 'fastify' {
 export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, clock }) => {
   fastify.decorate('authenticator', new Authenticator(fastify.tokens, fastify.identities))
   fastify.decorate('sessions', new SessionService(fastify.sessionStore, fastify.users, fastify.tokens, fastify.broker, config.refreshTokenDays))
-  fastify.decorate('loginThrottle', new MemoryLoginThrottle({ freeFailures: config.loginFreeFailures, maxBackoffMs: config.loginMaxBackoffSeconds * 1000 }, () => clock.now()))
+  fastify.decorate('loginThrottle', new MemoryLoginThrottle({
+    requestsPerIpPerMinute: config.tokenRateLimit,
+    ipFailuresPerMinute: config.loginIpFailuresPerMinute,
+    pair: { freeFailures: config.loginFreeFailures, maxBackoffMs: config.loginMaxBackoffSeconds * 1000 },
+    userMaxFailures: config.loginUserMaxFailures,
+    userWindowMs: config.loginUserWindowMinutes * 60_000
+  }, () => clock.now()))
   fastify.decorateRequest('principal', null)
   await ensureDemoUser(config, fastify.users, fastify.passwords, fastify.log)
   if (config.jwtSecretGenerated) {

@@ -1,10 +1,10 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '../config.js'
 import { ApiError } from '../errors.js'
 import { ErrorBody, bearerErrors } from '../http/schemas.js'
 import { requireBearer } from './bearer.js'
-import { grant } from './grants.js'
+import { grant, throttledError } from './grants.js'
 import { MeResponse, RevokeRequest, RevokeResponse, TestTokenResponse, TokenRequest, TokenResponse } from './schemas.js'
 import { maskToken } from './tokens.js'
 
@@ -14,11 +14,15 @@ function noStore (reply: FastifyReply): void {
 
 const authRoutes: FastifyPluginAsync<{ config: Config }> = async (instance, { config }) => {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
-  // Per client IP, at onRequest: refused before the body is parsed or bcrypt runs.
-  const perIp = { rateLimit: { max: config.tokenRateLimit, timeWindow: 60_000 } }
+  // Every request per client IP, at onRequest: refused before the body is
+  // parsed. Failed logins have their own, lower limits (login-throttle.ts).
+  async function perIp (request: FastifyRequest): Promise<void> {
+    const throttled = await fastify.loginThrottle.admitRequest(request.ip)
+    if (throttled !== undefined) throw throttledError(throttled)
+  }
 
   fastify.post('/token', {
-    config: perIp,
+    onRequest: perIp,
     // No type coercion here: `username=a&username=b` must fail, not become "a".
     validatorCompiler: TypeBoxValidatorCompiler,
     attachValidation: true,
@@ -38,14 +42,14 @@ const authRoutes: FastifyPluginAsync<{ config: Config }> = async (instance, { co
   })
 
   fastify.post('/token/revoke', {
-    config: perIp,
+    onRequest: perIp,
     validatorCompiler: TypeBoxValidatorCompiler,
     attachValidation: true,
     schema: {
       summary: 'RFC 7009 revocation: ends the session of a refresh or access token',
       tags: ['auth'],
       body: RevokeRequest,
-      response: { 200: RevokeResponse, 400: ErrorBody }
+      response: { 200: RevokeResponse, 400: ErrorBody, 429: ErrorBody }
     }
   }, async (request, reply) => {
     noStore(reply)

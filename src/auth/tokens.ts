@@ -97,7 +97,24 @@ export class TokenService {
       return { ok: false, failure: readCode(err) === 'FAST_JWT_EXPIRED' ? 'expired' : 'invalid' }
     }
     const claims = toClaims(payload)
-    return claims === undefined ? { ok: false, failure: 'payload' } : { ok: true, claims, testToken: false }
+    if (claims === undefined) return { ok: false, failure: 'payload' }
+    return this.plausibleTimes(claims) ? { ok: true, claims, testToken: false } : { ok: false, failure: 'invalid' }
+  }
+
+  /**
+   * fast-jwt checks `exp` and `nbf` but not whether a token could have come
+   * from us: one issued in the future (beyond the clock tolerance) or living
+   * longer than ACCESS_TOKEN_EXPIRE_MINUTES was made with a leaked or shared
+   * secret, or is meant to outlive every revocation sweep. Without `iat`, the
+   * `exp` itself must fall within one lifetime from now.
+   */
+  private plausibleTimes (claims: AccessClaims): boolean {
+    const now = Date.now() / 1000
+    const tolerance = this.config.clockToleranceSeconds
+    const lifetime = this.config.accessTokenMinutes * 60
+    if (claims.exp === null) return false
+    if (claims.iat === undefined) return claims.exp <= now + lifetime + tolerance
+    return claims.iat <= now + tolerance && claims.exp - claims.iat <= lifetime
   }
 
   /**

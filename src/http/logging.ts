@@ -1,34 +1,38 @@
 import type { FastifyRequest } from 'fastify'
 
-const SECRET_NAMES: ReadonlySet<string> = new Set(['token', 'access_token', 'refresh_token', 'password'])
-
-function decodedName (raw: string): string {
-  try {
-    return decodeURIComponent(raw.replace(/\+/g, ' ')).toLowerCase()
-  } catch {
-    return raw.toLowerCase()
-  }
-}
+/** A parameter name shown as it came: short and plain, so it cannot be a credential itself. */
+const PLAIN_NAME = /^[A-Za-z0-9_.%+\-[\]]{1,32}$/
 
 /**
- * `?token=eyJ…` → `?token=[redacted]`: Fastify logs the URL of every request.
- * Names are compared decoded, as the query parser reads them, so that
- * `?%74oken=…` — a working credential — is redacted too.
+ * `?token=eyJ…&limit=20` → `?token=[redacted]&limit=[redacted]`: Fastify logs
+ * the URL of every request, and no list of secret names can guess every
+ * spelling a client may put a token under (`?a=1;token=…`, `?to+ken=…`,
+ * `?token%00=…`, `?%2574oken=…`), so no query value is logged at all. Names
+ * stay when they are short and plain, for debugging; anything longer could
+ * be a token sent as a name (`?eyJ…`) and becomes `[param]`. A fragment,
+ * which clients do not normally send, is dropped the same way.
  */
 export function redactUrl (url: string): string {
   const start = url.indexOf('?')
-  if (start === -1) return url
-  const hashAt = url.indexOf('#', start)
-  const end = hashAt === -1 ? url.length : hashAt
-  const params = url.slice(start + 1, end).split('&').map((param) => {
-    const eq = param.indexOf('=')
-    const name = eq === -1 ? param : param.slice(0, eq)
-    return SECRET_NAMES.has(decodedName(name)) ? `${name}=[redacted]` : param
-  })
-  return `${url.slice(0, start + 1)}${params.join('&')}${url.slice(end)}`
+  const hashAt = url.indexOf('#')
+  if (start === -1 && hashAt === -1) return url
+  const pathEnd = Math.min(start === -1 ? url.length : start, hashAt === -1 ? url.length : hashAt)
+  let out = url.slice(0, pathEnd)
+  if (start !== -1 && (hashAt === -1 || start < hashAt)) {
+    const query = url.slice(start + 1, hashAt === -1 ? url.length : hashAt)
+    const params = query === '' ? [] : query.split('&').map((param) => {
+      const eq = param.indexOf('=')
+      const name = eq === -1 ? param : param.slice(0, eq)
+      const shown = PLAIN_NAME.test(name) ? name : '[param]'
+      return eq === -1 && shown === name ? name : `${shown}=[redacted]`
+    })
+    out += `?${params.join('&')}`
+  }
+  if (hashAt !== -1) out += '#[redacted]'
+  return out
 }
 
-/** The request serializer: no headers (Authorization, Sec-WebSocket-Protocol) and no query secrets. */
+/** The request serializer: no headers (Authorization, Sec-WebSocket-Protocol) and no query values. */
 export function serializeRequest (request: FastifyRequest): Record<string, unknown> {
   return {
     method: request.method,

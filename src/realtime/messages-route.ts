@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { requireBearer } from '../auth/bearer.js'
 import { ApiError } from '../errors.js'
 import { ErrorBody, bearerErrors } from '../http/schemas.js'
+import { UserRate } from '../http/user-rate.js'
 import { publishMessage } from './publish.js'
 
 const OutgoingMessage = Type.Object({
@@ -13,17 +14,34 @@ const OutgoingMessage = Type.Object({
   requestId: Type.String()
 }, { additionalProperties: true })
 
-/** `POST /messages`: a backend publishes exactly as a socket would. */
+/**
+ * `POST /messages`: a backend publishes exactly as a socket would, within a
+ * socket's limits: a body no larger than a frame (`WS_MAX_PAYLOAD`, 413
+ * above) and the socket message rate per user (429 with `Retry-After`), so
+ * that REST is no way around them.
+ */
 const messagesRoute: FastifyPluginAsync = async (instance) => {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
+  const { config } = fastify
+  const rate = new UserRate(config.wsMessagesPerSecond, config.wsMessageBurst, fastify.clock)
+  const authenticate = requireBearer(fastify.authenticator)
   fastify.post('/messages', {
-    preHandler: requireBearer(fastify.authenticator),
+    bodyLimit: config.wsMaxPayload,
+    preHandler: async (request, reply) => {
+      await authenticate(request, reply)
+      const user = request.principal?.username
+      if (user !== undefined && !rate.take(user)) {
+        request.log.info({ user }, 'message over the per-user rate refused')
+        // The rate is a whole number of messages per second, so one is free again within a second.
+        throw new ApiError('rateLimited', `Over ${config.wsMessagesPerSecond} messages per second for this user`, { 'retry-after': '1' })
+      }
+    },
     schema: {
       summary: 'Publish a message to the hub; it is stamped and fanned out like one sent over /ws',
       tags: ['realtime'],
       security: [{ bearerAuth: [] }],
       body: Type.Object({ type: Type.String() }, { additionalProperties: true }),
-      response: { 202: OutgoingMessage, 400: ErrorBody, ...bearerErrors }
+      response: { 202: OutgoingMessage, 400: ErrorBody, ...bearerErrors, 413: ErrorBody, 429: ErrorBody }
     }
   }, async (request, reply) => {
     const principal = request.principal

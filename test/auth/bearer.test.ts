@@ -36,7 +36,7 @@ function assertRefused (t: Test, reply: Reply, what: string, description?: strin
 /** A token the server would accept: right secret, HS256, a real user, live. No `sid`: forged tokens belong to no stored session. */
 function claims (extra: object = {}): Json {
   const now = nowSeconds()
-  return { sub: 'user', iat: now, exp: now + 3600, roles: [], ...extra }
+  return { sub: 'user', iat: now, exp: now + 1800, roles: [], ...extra }
 }
 
 const built = await build(t)

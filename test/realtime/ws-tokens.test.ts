@@ -18,7 +18,7 @@ const FLOWS: readonly Flow[] = ['query', 'header', 'subprotocol', 'message']
 /** A token the server would accept; each case changes one thing. No `sid`: forged tokens belong to no session. */
 function claims (extra: object = {}): Json {
   const now = nowSeconds()
-  return { sub: 'user', iat: now, exp: now + 3600, roles: [], ...extra }
+  return { sub: 'user', iat: now, exp: now + 1800, roles: [], ...extra }
 }
 
 function without (payload: Json, key: string): Json {
