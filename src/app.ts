@@ -14,6 +14,7 @@ import authRoutes from './auth/routes.js'
 import errorHandler from './http/error-handler.js'
 import healthRoutes from './http/health.js'
 import openapi from './http/openapi.js'
+import { clientErrorHandler } from './http/client-errors.js'
 import { serializeRequest } from './http/logging.js'
 import auditPlugin from './plugins/audit.js'
 import brokerPlugin from './plugins/broker.js'
@@ -65,7 +66,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // connectionsCheckingInterval (30 s by default); check often enough that a
     // deadline is kept to within a quarter of the headers timeout, at most 1 s late.
     // (requestTimeout repeated here: Node checks headersTimeout against it at creation.)
-    http: { requestTimeout: config.httpRequestTimeoutMs, headersTimeout: config.httpHeadersTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.max(25, Math.floor(config.httpHeadersTimeoutMs / 4))) }
+    http: { requestTimeout: config.httpRequestTimeoutMs, headersTimeout: config.httpHeadersTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.max(25, Math.floor(config.httpHeadersTimeoutMs / 4))) },
+    // 408 and other parser errors in the API's error body, and logged.
+    clientErrorHandler
   })
   app.decorate('config', config)
   const clock = options.clock ?? systemClock

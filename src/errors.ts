@@ -19,7 +19,9 @@ export const ApiErrors = {
   forbidden: { status: 403, error: 'insufficient_scope', description: 'The token does not grant access to this resource' },
   notFound: { status: 404, error: 'not_found', description: 'Not found' },
   conflict: { status: 409, error: 'conflict', description: 'The resource already exists' },
+  requestTimeout: { status: 408, error: 'invalid_request', description: 'The request did not arrive within the time allowed' },
   payloadTooLarge: { status: 413, error: 'invalid_request', description: 'The request body is too large' },
+  headersTooLarge: { status: 431, error: 'invalid_request', description: 'The request headers are too large' },
   // RFC 6749 §4.1.2.1's code, which OAuth2 libraries know (oauthlib: TemporarilyUnavailableError);
   // `slow_down` belongs to the device flow and surfaces as a generic error.
   rateLimited: { status: 429, error: 'temporarily_unavailable', description: 'Too many requests' },

@@ -61,6 +61,9 @@ t.test('headers, then a body that stalls: ended at the request timeout with 408'
   const end = await endedWithin(ended, 10_000, socket)
   t.match(end.response, /^HTTP\/1\.1 408 /, `answered 408 after ${end.afterMs} ms`)
   t.ok(end.afterMs >= 350, 'not before the timeout')
+  const body: unknown = JSON.parse(end.response.slice(end.response.indexOf('\r\n\r\n') + 4))
+  t.match(body, { error: 'invalid_request', error_description: 'The request did not arrive within the time allowed', detail: String }, 'in the API\'s error body')
+  t.match(built.logs(), /"status":408.*did not arrive within the time allowed/, 'and logged')
 })
 
 t.test('a body trickled a byte at a time is ended at the request timeout, though never idle', async (t) => {
