@@ -23,7 +23,8 @@ t.test('frames match ws\'s own framing at every length boundary', async (t) => {
 })
 
 t.test('broadcasts of every size arrive intact through a real socket', async (t) => {
-  const built = await build(t)
+  // POST /messages takes bodies up to WS_MAX_PAYLOAD; the largest sizes here need more than 64 KiB.
+  const built = await build(t, { WS_MAX_PAYLOAD: '1048576' })
   const { access_token: token } = await built.login()
   const a = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
   const b = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
