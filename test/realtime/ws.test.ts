@@ -5,9 +5,20 @@ import { TestSocket, closedWithin } from '../ws-client.js'
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
+// One app for the whole file; every test leaves its hub empty for the next.
+// The 1 KiB payload limit is for the oversize test; every other message here is smaller.
+const built = await build(t, { WS_MAX_PAYLOAD: '1024' })
+const { access_token: token } = await built.login()
+const hub = built.app.hub
+
+/** Closes the sockets and waits until the server has let every one of them go. */
+async function leave (...sockets: TestSocket[]): Promise<void> {
+  for (const socket of sockets) socket.close()
+  for (const socket of sockets) await closedWithin(socket)
+  await waitFor(() => hub.size === 0, 2000, 'hub empty again')
+}
+
 t.test('two clients see each other\'s stamped messages, sender included', async (t) => {
-  const built = await build(t)
-  const { access_token: token } = await built.login()
   const alice = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
   const bob = await TestSocket.connect(`${built.wsUrl}/ws?access_token=${token}`)
   const before = Date.now() / 1000
@@ -24,35 +35,28 @@ t.test('two clients see each other\'s stamped messages, sender included', async 
   bob.send({ type: 'reply', payload: 1 })
   t.equal((await alice.next()).type, 'reply')
   t.equal((await bob.next()).type, 'reply')
-  alice.close()
-  bob.close()
+  await leave(alice, bob)
 })
 
 t.test('connection_established carries user, connection id and expiry', async (t) => {
-  const built = await build(t)
-  const { access_token: token } = await built.login()
   const socket = await TestSocket.open(`${built.wsUrl}/ws?token=${token}`)
   const first = await socket.next()
   t.equal(first.type, 'connection_established')
   t.equal(first.user, 'user')
   t.match(first.connectionId, UUID_V4)
   t.type(first.expiresAt, 'number')
-  socket.close()
+  await leave(socket)
 })
 
 t.test('every credential position authenticates', async (t) => {
-  const built = await build(t)
-  const { access_token: token } = await built.login()
   const header = await TestSocket.connect(`${built.wsUrl}/ws`, { headers: { authorization: `Bearer ${token}` } })
   t.pass('Authorization: Bearer')
   const protocol = await TestSocket.connect(`${built.wsUrl}/ws`, { protocols: ['bearer', token] })
   t.equal(protocol.ws.protocol, 'bearer', 'server selects bearer and never echoes the token')
-  header.close()
-  protocol.close()
+  await leave(header, protocol)
 })
 
 t.test('failures close with 1008 and the fixed reason', async (t) => {
-  const built = await build(t)
   const cases: Array<[string, string, string]> = [
     ['garbage token', '/ws?token=not-a-jwt', 'Invalid token'],
     ['token given twice', '/ws?token=a&token=b', 'Invalid token']
@@ -64,24 +68,21 @@ t.test('failures close with 1008 and the fixed reason', async (t) => {
   const none = await TestSocket.open(`${built.wsUrl}/ws`)
   none.send({ type: 'test' })
   t.same(await closedWithin(none), { code: 1008, reason: 'Missing authentication token' }, 'first message without credentials')
+  t.equal(hub.size, 0, 'none of them joined the hub')
 })
 
 t.test('a rejected socket never receives a broadcast', async (t) => {
-  const built = await build(t)
-  const { access_token: token } = await built.login()
   const member = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
   const rejected = await TestSocket.open(`${built.wsUrl}/ws?token=bad`)
   member.send({ type: 'test' })
   await member.next()
   await closedWithin(rejected)
   t.same(rejected.received, [], 'nothing delivered before the close')
-  t.equal(built.app.hub.size, 1, 'only the member joined the hub')
-  member.close()
+  t.equal(hub.size, 1, 'only the member joined the hub')
+  await leave(member)
 })
 
 t.test('bad frames get error frames and the socket stays open', async (t) => {
-  const built = await build(t)
-  const { access_token: token } = await built.login()
   const socket = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
   socket.send('{not json')
   t.match(await socket.next(), { type: 'error', code: 'invalid_json' })
@@ -93,25 +94,21 @@ t.test('bad frames get error frames and the socket stays open', async (t) => {
   t.match(await socket.next(), { type: 'error', code: 'unsupported_type', requestId: 'r1' })
   socket.send({ type: 'ping' })
   t.match(await socket.next(), { type: 'pong' })
-  socket.close()
+  await leave(socket)
 })
 
 t.test('binary frames close with 1003, oversize with 1009', async (t) => {
-  const built = await build(t, { WS_MAX_PAYLOAD: '1024' })
-  const { access_token: token } = await built.login()
   const binary = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
   binary.ws.send(Buffer.from([1, 2, 3]), { binary: true })
   t.same(await closedWithin(binary), { code: 1003, reason: 'Binary messages not supported' })
   const big = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
   big.send({ type: 'big', data: 'x'.repeat(2048) })
   t.equal((await closedWithin(big)).code, 1009)
-  await waitFor(() => built.app.hub.size === 0, 2000, 'closed sockets removed')
-  t.equal(built.app.hub.size, 0, 'both left the hub')
+  await waitFor(() => hub.size === 0, 2000, 'closed sockets removed')
+  t.equal(hub.size, 0, 'both left the hub')
 })
 
 t.test('channels: subscribe, publish to a channel, unsubscribe', async (t) => {
-  const built = await build(t)
-  const { access_token: token } = await built.login()
   const inRoom = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
   const outside = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
   inRoom.send({ type: 'subscribe', channel: 'room-1' })
@@ -120,33 +117,47 @@ t.test('channels: subscribe, publish to a channel, unsubscribe', async (t) => {
   t.match(await inRoom.next(), { type: 'chat', channel: 'room-1', user: 'user' })
   outside.send({ type: 'chat', channel: 'room-1' })
   t.match(await outside.next(), { type: 'error', code: 'forbidden' }, 'cannot publish to a channel it is not in')
-  t.same(await outside.drain(100), [], 'and received nothing from the room')
+  // The room's chat was fanned out before inRoom read it, so a pong sent now comes after anything outside was given.
+  t.same(await outside.receivedBeforePong(), [], 'and received nothing from the room')
   inRoom.send({ type: 'unsubscribe', channel: 'room-1' })
   t.same(await inRoom.next(), { type: 'unsubscribed', channel: 'room-1' })
   inRoom.send({ type: 'subscribe', channel: 'no spaces allowed' })
   t.match(await inRoom.next(), { type: 'error', code: 'invalid_message' })
-  inRoom.close()
-  outside.close()
+  await leave(inRoom, outside)
 })
 
-t.test('keep-alive drops a peer that stops answering pings', async (t) => {
-  const built = await build(t, { WS_PING_INTERVAL_MS: '100' })
-  const { access_token: token } = await built.login()
-  const silent = new WebSocket(`${built.wsUrl}/ws?token=${token}`, { autoPong: false })
-  const code = await new Promise<number>((resolve) => { silent.on('close', (c) => { resolve(c) }) })
-  t.equal(code, 1006, 'terminated without a close frame')
-  await waitFor(() => built.app.hub.size === 0, 2000, 'dead peer removed from the hub')
-  t.equal(built.app.hub.size, 0)
-  const answering = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
-  t.same(await answering.drain(400), [], 'a peer that answers pings stays connected')
-  t.equal(answering.ws.readyState, WebSocket.OPEN)
+t.test('keep-alive drops a peer that stops answering pings, and keeps one that answers', async (t) => {
+  // The heartbeat is a real timer. An answering peer must pong within one
+  // interval, and this process serves both ends: 250 ms leaves room for a
+  // stalled event loop on a busy machine while a few rounds still take under a second.
+  const intervalMs = 250
+  const beating = await build(t, { WS_PING_INTERVAL_MS: String(intervalMs) })
+  const { access_token: beatingToken } = await beating.login()
+  const silent = new WebSocket(`${beating.wsUrl}/ws?token=${beatingToken}`, { autoPong: false })
+  const silentClosed = new Promise<number>((resolve) => { silent.on('close', (code) => { resolve(code) }) })
+  const answering = await TestSocket.connect(`${beating.wsUrl}/ws?token=${beatingToken}`)
+  let pings = 0
+  answering.ws.on('ping', () => { pings++ })
+
+  t.equal(await silentClosed, 1006, 'the silent peer is terminated without a close frame')
+  await waitFor(() => beating.app.hub.size === 1, 2000, 'dead peer removed from the hub')
+  t.equal(beating.app.hub.size, 1, 'only the answering peer is left')
+
+  // The third ping is sent only if the second and the third tick found the previous pong.
+  await waitFor(() => pings >= 3, 20 * intervalMs, 'three ping rounds')
+  t.equal(answering.ws.readyState, WebSocket.OPEN, 'a peer that answers pings stays connected')
+  t.same(await answering.receivedBeforePong(), [], 'and is still served')
+  t.equal(beating.app.hub.size, 1)
   answering.close()
+  await closedWithin(answering)
 })
 
+// Last: it closes the shared app.
 t.test('graceful close sends 1001 to every socket', async (t) => {
-  const built = await build(t)
-  const { access_token: token } = await built.login()
-  const socket = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
+  const sockets = [
+    await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`),
+    await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
+  ]
   await built.app.close()
-  t.same(await closedWithin(socket), { code: 1001, reason: 'Server shutting down' })
+  for (const socket of sockets) t.same(await closedWithin(socket), { code: 1001, reason: 'Server shutting down' })
 })
