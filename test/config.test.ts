@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { ConfigError, MIN_SECRET_BYTES, loadConfig } from '../src/config.js'
+import { NodeChild } from './scripts/child.js'
+import { compiled } from './scripts/compiled.js'
+import { scratchDir } from './scripts/temp.js'
 
 const SECRET = 'a-production-secret-of-at-least-32-bytes!'
 /** Production also requires an explicit CORS list; tests of other rules supply it. */
@@ -139,37 +140,13 @@ t.test('test tokens in production', async (t) => {
   t.equal(loadConfig({ TEST_TOKEN_ENABLED: 'false' }).testTokenEnabled, false, 'can be turned off in development')
 })
 
-interface Exit {
-  code: number | null
-  stderr: string
-  stdout: string
-}
-
-async function runServer (env: Record<string, string>): Promise<Exit> {
-  const root = fileURLToPath(new URL('..', import.meta.url))
-  const child = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const timer = setTimeout(() => { child.kill('SIGKILL') }, 30_000)
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject)
-      child.once('close', (exitCode) => { resolve(exitCode) })
-    })
-    return { code, stdout, stderr }
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 t.test('the server refuses to start on a bad config and names every bad variable', async (t) => {
   // A minimal environment: nothing inherited can supply a secret.
   const env: Record<string, string> = { NODE_ENV: 'production', PORT: 'abc' }
   if (process.env.PATH !== undefined) env.PATH = process.env.PATH
   if (process.env.HOME !== undefined) env.HOME = process.env.HOME
-  const exit = await runServer(env)
+  // The compiled server, as `npm start` runs it, from an empty folder: no .env there either.
+  const exit = await new NodeChild(compiled('dist/src/server.js'), { cwd: scratchDir(t), env, end: true }).closed()
   t.not(exit.code, 0, `exit code ${String(exit.code)}`)
   t.not(exit.code, null, 'exited by itself, not killed')
   t.match(exit.stderr, 'JWT_SECRET_KEY')

@@ -1,11 +1,13 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
+import { ROOT, childEnv } from './cli.js'
 import { build, tempDir, testEnv } from './helper.js'
+import { NodeChild } from './scripts/child.js'
+import { compiled } from './scripts/compiled.js'
 import { TestSocket, closedWithin } from './ws-client.js'
 
 const PRODUCTION = { NODE_ENV: 'production', CORS_ORIGINS: 'https://app.example.com', WS_TEST_TOKEN: 'fixed-dev-token-0123456789' }
-const root = fileURLToPath(new URL('..', import.meta.url))
 
 t.test('production serves no test token, accepts none, and creates no demo user', async (t) => {
   const built = await build(t, PRODUCTION)
@@ -33,24 +35,19 @@ t.test('a development test token is refused by a production server with the same
 })
 
 t.test('a production start logs which protections are on', async (t) => {
+  // What `npm start` runs after its build, so this is the real entry point.
+  const server = 'dist/src/server.js'
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  t.equal(scripts.start, `node ${server}`, 'npm start runs the file this test starts')
   const dir = tempDir(t)
-  const env = { ...process.env, ...testEnv(dir, PRODUCTION), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }
-  const child = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => { child.kill('SIGKILL') })
-  const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    let buffered = ''
-    const timer = setTimeout(() => { reject(new Error(`no protections line: ${buffered}`)) }, 20_000)
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString()
-      const found = buffered.split('\n').find((l) => l.includes('"msg":"protections"'))
-      if (found !== undefined) {
-        clearTimeout(timer)
-        resolve(JSON.parse(found) as Record<string, unknown>)
-      }
-    })
-  })
+  // The temp folder as the working directory keeps a developer's .env out of the child.
+  const child = new NodeChild(compiled(server), { cwd: dir, env: childEnv({ ...testEnv(dir, PRODUCTION), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }), end: true })
+  t.teardown(() => { child.process.kill('SIGKILL') })
+  // Complete lines only: the last piece may still be arriving.
+  const protections = (stdout: string): string | undefined => stdout.split('\n').slice(0, -1).find((l) => l.includes('"msg":"protections"'))
+  await child.output((stdout) => protections(stdout) !== undefined, 'the protections line')
+  const line = JSON.parse(protections(child.stdout) ?? '') as Record<string, unknown>
   t.match(line, { env: 'production', testTokens: 'off', demoUser: 'never created', jwtSecret: 'configured', corsOrigins: ['https://app.example.com'], trustProxy: false })
-  child.kill('SIGTERM')
-  const code = await new Promise<number | null>((resolve) => { child.on('exit', (c) => { resolve(c) }) })
-  t.equal(code, 0, 'SIGTERM closes gracefully')
+  const exit = await child.stop('SIGTERM')
+  t.equal(exit.code, 0, 'SIGTERM closes gracefully')
 })
