@@ -122,6 +122,10 @@ export class PasswordHasher {
     for (const slot of slots) {
       slot.current?.reject(err)
       slot.current = undefined
+      // Held until it has exited (terminate does so too, but a late reply
+      // must not undo it: see the message handler), so that the process
+      // cannot end with this close pending and the caller's next steps unrun.
+      slot.worker.ref()
     }
     await Promise.all(slots.map(async (slot) => await slot.worker.terminate()))
   }
@@ -165,8 +169,9 @@ export class PasswordHasher {
           this.settle(slot, reply)
         }
         this.dispatch()
-        // An idle pool must not hold a CLI or a test process open.
-        if (slot.current === undefined) worker.unref()
+        // An idle pool must not hold a CLI or a test process open; a closing
+        // one must, until its workers have exited (see close).
+        if (slot.current === undefined && !this.closed) worker.unref()
       })
       // Without a listener, a worker's uncaught error would be thrown in this thread.
       worker.on('error', (err) => { slot.error = err })

@@ -157,6 +157,19 @@ t.test('close rejects pending and later requests', async (t) => {
   await t.rejects(h.verify('later', '$2b$04$' + 'a'.repeat(53)), /closed/)
 })
 
+t.test('close holds the process open until its workers have exited', async (t) => {
+  // An idle pool lets the process end (its workers are unref'd); a closing one
+  // must not, or a caller awaiting close would never run its next steps.
+  const h = await PasswordHasher.create({ cost: 4, size: 1 })
+  await h.hash('a reply handled: the worker is idle and unref\'d again')
+  const held = (): number => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length
+  const idle = held()
+  const closing = h.close()
+  t.equal(held(), idle + 1, 'the worker holds the process while it exits')
+  await closing
+  t.equal(held(), idle, 'and lets go once it has')
+})
+
 t.test('create refuses bad options', async (t) => {
   await t.rejects(PasswordHasher.create({ cost: 3 }), RangeError)
   await t.rejects(PasswordHasher.create({ cost: 4, size: 0 }), RangeError)
