@@ -29,6 +29,7 @@ export class NodeChild {
   #stdout = ''
   #stderr = ''
   #killedAfter: number | undefined
+  #hasClosed = false
   readonly #closed: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 
   constructor (file: string, options: StartOptions) {
@@ -38,7 +39,10 @@ export class NodeChild {
     // 'close' comes after the exit and after stdout and stderr have ended, so nothing printed is missed.
     this.#closed = new Promise((resolve, reject) => {
       this.process.once('error', reject)
-      this.process.once('close', (code, signal) => { resolve({ code, signal }) })
+      this.process.once('close', (code, signal) => {
+        this.#hasClosed = true
+        resolve({ code, signal })
+      })
     })
     // Observed by closed(); a spawn error must not surface as an unhandled rejection before that.
     this.#closed.catch(() => {})
@@ -63,6 +67,7 @@ export class NodeChild {
   /** Resolves once `predicate(stdout)` holds; fails if the child closes first or `ms` pass. */
   async output (predicate: (stdout: string) => boolean, what: string, ms = CHILD_MS): Promise<void> {
     if (predicate(this.#stdout)) return
+    if (this.#hasClosed) throw new Error(`the child closed before ${what}\n${this.describe()}`)
     const { stdout } = this.process
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
