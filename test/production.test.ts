@@ -9,6 +9,15 @@ import { TestSocket, closedWithin } from './ws-client.js'
 
 const PRODUCTION = { NODE_ENV: 'production', CORS_ORIGINS: 'https://app.example.com', WS_TEST_TOKEN: 'fixed-dev-token-0123456789' }
 
+// The compiled server, what `npm start` runs after its build, for the last
+// test. Started first, so that its start-up overlaps the in-process tests.
+const SERVER = 'dist/src/server.js'
+const serverDir = tempDir(t)
+// The temp folder as the working directory keeps a developer's .env out of the child.
+const server = new NodeChild(compiled(SERVER), { cwd: serverDir, env: childEnv({ ...testEnv(serverDir, PRODUCTION), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }), end: true })
+// Teardowns run last-added first: the server goes before its folder.
+t.teardown(() => { server.process.kill('SIGKILL') })
+
 t.test('production serves no test token, accepts none, and creates no demo user', async (t) => {
   const built = await build(t, PRODUCTION)
   t.equal(built.app.tokens.testToken, undefined)
@@ -35,19 +44,13 @@ t.test('a development test token is refused by a production server with the same
 })
 
 t.test('a production start logs which protections are on', async (t) => {
-  // What `npm start` runs after its build, so this is the real entry point.
-  const server = 'dist/src/server.js'
   const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  t.equal(scripts.start, `node ${server}`, 'npm start runs the file this test starts')
-  const dir = tempDir(t)
-  // The temp folder as the working directory keeps a developer's .env out of the child.
-  const child = new NodeChild(compiled(server), { cwd: dir, env: childEnv({ ...testEnv(dir, PRODUCTION), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }), end: true })
-  t.teardown(() => { child.process.kill('SIGKILL') })
+  t.equal(scripts.start, `node ${SERVER}`, 'npm start runs the file this test starts')
   // Complete lines only: the last piece may still be arriving.
   const protections = (stdout: string): string | undefined => stdout.split('\n').slice(0, -1).find((l) => l.includes('"msg":"protections"'))
-  await child.output((stdout) => protections(stdout) !== undefined, 'the protections line')
-  const line = JSON.parse(protections(child.stdout) ?? '') as Record<string, unknown>
+  await server.output((stdout) => protections(stdout) !== undefined, 'the protections line')
+  const line = JSON.parse(protections(server.stdout) ?? '') as Record<string, unknown>
   t.match(line, { env: 'production', testTokens: 'off', demoUser: 'never created', jwtSecret: 'configured', corsOrigins: ['https://app.example.com'], trustProxy: false })
-  const exit = await child.stop('SIGTERM')
+  const exit = await server.stop('SIGTERM')
   t.equal(exit.code, 0, 'SIGTERM closes gracefully')
 })

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { PasswordHasher } from '../../src/auth/passwords.js'
-import { openDb } from '../../src/store/db.js'
-import { UserStore, type User } from '../../src/store/users.js'
+import type { User, UserStore } from '../../src/store/users.js'
 import { parseCommand, UsageError } from '../../scripts/lib/users-args.js'
 import { childEnv } from '../cli.js'
 import type { TestContext } from '../helper.js'
@@ -18,9 +16,20 @@ import { scratchDir } from './temp.js'
  */
 
 const script = compiled('dist/scripts/users.js')
-const hasher = await PasswordHasher.create({ cost: 4, size: 1 })
-t.teardown(async () => { await hasher.close() })
+// The store and the hasher (kysely, bcryptjs) take this process a good part of
+// a second to load through tsx: loaded while the first CLI runs go, not before.
+const loaded = (async () => {
+  const [{ openDb }, { UserStore }, { PasswordHasher }] = await Promise.all([
+    import('../../src/store/db.js'), import('../../src/store/users.js'), import('../../src/auth/passwords.js')
+  ])
+  return { openDb, UserStore, hasher: await PasswordHasher.create({ cost: 4, size: 1 }) }
+})()
+t.teardown(async () => { await (await loaded).hasher.close() })
 t.jobs = 3
+
+async function verify (password: string, hash: string): Promise<boolean> {
+  return await (await loaded).hasher.verify(password, hash)
+}
 
 interface Database {
   /** `npm run users -- <args>` against this database. */
@@ -34,6 +43,7 @@ function database (t: TestContext): Database {
   const dir = scratchDir(t)
   const databaseUrl = `sqlite:${join(dir, 't.db')}`
   const withStore = async <T>(use: (users: UserStore) => Promise<T>): Promise<T> => {
+    const { openDb, UserStore } = await loaded
     const db = await openDb(databaseUrl)
     try {
       return await use(new UserStore(db))
@@ -51,7 +61,7 @@ function database (t: TestContext): Database {
     }),
     findUser: async (name) => await withStore(async (users) => await users.findByUsername(name)),
     seed: async (username, roles = []) => {
-      const passwordHash = await hasher.hash('seeded password')
+      const passwordHash = await (await loaded).hasher.hash('seeded password')
       await withStore(async (users) => await users.create({ username, passwordHash, roles }))
     }
   }
@@ -66,7 +76,7 @@ t.test('adding a user and changing its password', async (t) => {
     t.match(r.stdout, /Added user "alice"/)
     const alice = await findUser('alice')
     t.ok(alice)
-    t.equal(await hasher.verify('first secret', alice?.passwordHash ?? ''), true, 'trailing newline stripped')
+    t.equal(await verify('first secret', alice?.passwordHash ?? ''), true, 'trailing newline stripped')
   })
 
   await t.test('a duplicate add fails with exit 1', async (t) => {
@@ -81,8 +91,8 @@ t.test('adding a user and changing its password', async (t) => {
     t.equal(r.code, 0, r.stderr)
     const after = (await findUser('alice'))?.passwordHash ?? ''
     t.not(after, before)
-    t.equal(await hasher.verify('second secret', after), true)
-    t.equal(await hasher.verify('first secret', after), false)
+    t.equal(await verify('second secret', after), true)
+    t.equal(await verify('first secret', after), false)
   })
 
   await t.test('an empty password is refused', async (t) => {
