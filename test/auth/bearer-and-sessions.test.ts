@@ -159,7 +159,7 @@ t.test('a crit header naming an unknown extension is refused', async (t) => {
   assertRefused(t, await meWith(built, token), 'crit', 'Invalid token')
 })
 
-/** A user of the test's own in the shared app, with the demo user's roles. */
+/** A user of the test's own in the shared app, without roles like the demo user. */
 async function addUser (b: Built, username: string, password = 'its-password'): Promise<void> {
   await b.app.users.create({ username, passwordHash: await b.app.passwords.hash(password) })
 }
@@ -232,6 +232,9 @@ t.test('TEST_TOKEN_ENABLED=false: no /test-token, and the token it would serve d
   t.equal(body.error_description, body.detail)
   assertRefused(t, await meWith(b, 'my-fixed-dev-token'), 'disabled WS_TEST_TOKEN', 'Invalid token')
 })
+
+// Sessions: refresh rotation, reuse detection and revocation, with the sockets
+// they close.
 
 t.test('the password grant returns a refresh token; refresh rotates it', async (t) => {
   const first = await built.login()
