@@ -33,7 +33,12 @@ export class NodeChild {
   readonly #closed: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 
   constructor (file: string, options: StartOptions) {
-    this.process = spawn(process.execPath, [file, ...(options.args ?? [])], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] })
+    // tap's processinfo plugin hooks every spawn in a test process and puts its
+    // loader back into NODE_OPTIONS, whatever `env` says (childEnv() cannot keep
+    // it out): each child then loads and runs it, costing it about as much
+    // again as its own work. env(1) drops it just before it execs node, so the
+    // child is node itself (same pid, signals reach it).
+    this.process = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, file, ...(options.args ?? [])], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] })
     this.process.stdout.setEncoding('utf8').on('data', (chunk: string) => { this.#stdout += chunk })
     this.process.stderr.setEncoding('utf8').on('data', (chunk: string) => { this.#stderr += chunk })
     // 'close' comes after the exit and after stdout and stderr have ended, so nothing printed is missed.
