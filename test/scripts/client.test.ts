@@ -65,8 +65,15 @@ async function startServer (): Promise<string> {
   return `http://127.0.0.1:${port}`
 }
 
-const base = await startServer()
-const wsUrl = `${base.replace('http:', 'ws:')}/ws`
+// Not awaited here: the runs that need no server start while it starts.
+const started = startServer()
+// Awaited by every run that needs it; a failure to start fails those.
+started.catch(() => {})
+
+async function served (): Promise<{ base: string, wsUrl: string }> {
+  const base = await started
+  return { base, wsUrl: `${base.replace('http:', 'ws:')}/ws` }
+}
 
 /** The client's environment without the caller's own wsgate credentials. */
 function clientEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -128,6 +135,7 @@ function echoOf (text: string): (received: Json[]) => boolean {
 }
 
 async function accessToken (): Promise<string> {
+  const { base } = await served()
   const response = await fetch(`${base}/token`, {
     method: 'POST',
     body: new URLSearchParams({ username: 'user', password: 'password' })
@@ -150,7 +158,25 @@ async function closedPort (): Promise<number> {
   })
 }
 
+t.test('--username without any password is a usage error', async (t) => {
+  // Refused before any connection: no server is needed.
+  const run = await runClient(['--url', 'ws://127.0.0.1:9/ws', '--username', 'user'])
+  t.equal(run.code, 2)
+  t.match(run.stderr, 'WSGATE_PASSWORD')
+})
+
+t.test('a refused connection is reported plainly with exit 1', async (t) => {
+  // The connection fails before any token is checked, so it need not be a valid one, nor the server up.
+  const token = 'eyJhbGciOiJIUzI1NiJ9.a-token-in-the-url.0123456789'
+  const port = await closedPort()
+  const run = await runClient(['--url', `ws://127.0.0.1:${port}/ws`, '--token', token])
+  t.equal(run.code, 1)
+  t.match(run.stderr, 'connection refused')
+  t.notOk(run.stderr.includes(token), 'the token is not in the error, even though the URL carried it')
+})
+
 t.test('logs in, sends a JSON line, prints the stamped echo and exits 0 on EOF', async (t) => {
+  const { wsUrl } = await served()
   // The default --linger (1 s after EOF) is left as a user gets it.
   const run = await runClient(['--url', wsUrl, '--username', 'user', '--password', 'password'], {
     input: '{"type":"test","payload":{"message":"Hello"}}\n',
@@ -168,6 +194,7 @@ t.test('logs in, sends a JSON line, prints the stamped echo and exits 0 on EOF',
 })
 
 t.test('replies that arrive after stdin has ended are printed while the client lingers', async (t) => {
+  const { wsUrl } = await served()
   const token = await accessToken()
   // EOF at once; the linger is far longer than any test, so SIGINT ends the run once the echo is out.
   const run = await runClient(['--url', wsUrl, '--token', token, '--linger', '600000'], {
@@ -180,6 +207,7 @@ t.test('replies that arrive after stdin has ended are printed while the client l
 })
 
 t.test('a plain text line is wrapped as a message; blank lines are skipped', async (t) => {
+  const { wsUrl } = await served()
   const token = await accessToken()
   const run = await runClient(['--url', wsUrl, '--token', token, '--linger', '0'], {
     input: 'hello there\n\n[1,2]\n',
@@ -197,6 +225,7 @@ t.test('a plain text line is wrapped as a message; blank lines are skipped', asy
 
 for (const auth of ['header', 'subprotocol', 'message']) {
   t.test(`--auth ${auth} carries the token`, async (t) => {
+    const { wsUrl } = await served()
     const token = await accessToken()
     const run = await runClient(['--url', wsUrl, '--token', token, '--auth', auth, '--linger', '0'], {
       input: `${JSON.stringify({ type: 'test', payload: { message: `via ${auth}` } })}\n`,
@@ -212,6 +241,7 @@ for (const auth of ['header', 'subprotocol', 'message']) {
 }
 
 t.test('a bad token: the server closes 1008 and the client exits 1', async (t) => {
+  const { wsUrl } = await served()
   const token = 'not-a-valid-jwt-0123456789'
   // stdin stays open: the client ends because the server closed, not because its linger ran out.
   const run = await runClient(['--url', wsUrl, '--token', token])
@@ -221,6 +251,7 @@ t.test('a bad token: the server closes 1008 and the client exits 1', async (t) =
 })
 
 t.test('a wrong password: the server\'s description and exit 1', async (t) => {
+  const { wsUrl } = await served()
   const run = await runClient(['--url', wsUrl, '--username', 'user', '--password', 'wrong-password'])
   t.equal(run.code, 1)
   t.match(run.stderr, 'Incorrect username or password')
@@ -228,25 +259,11 @@ t.test('a wrong password: the server\'s description and exit 1', async (t) => {
 })
 
 t.test('the password can come from WSGATE_PASSWORD', async (t) => {
+  const { wsUrl } = await served()
   const run = await runClient(['--url', wsUrl, '--username', 'user', '--linger', '0'], {
     env: { WSGATE_PASSWORD: 'password' },
     endInputWhen: (received) => received.length > 0
   })
   t.equal(run.code, 0, run.stderr)
   t.equal(messages(run.stdout)[0]?.type, 'connection_established')
-})
-
-t.test('--username without any password is a usage error', async (t) => {
-  const run = await runClient(['--url', wsUrl, '--username', 'user'])
-  t.equal(run.code, 2)
-  t.match(run.stderr, 'WSGATE_PASSWORD')
-})
-
-t.test('a refused connection is reported plainly with exit 1', async (t) => {
-  const token = await accessToken()
-  const port = await closedPort()
-  const run = await runClient(['--url', `ws://127.0.0.1:${port}/ws`, '--token', token])
-  t.equal(run.code, 1)
-  t.match(run.stderr, 'connection refused')
-  t.notOk(run.stderr.includes(token), 'the token is not in the error, even though the URL carried it')
 })
