@@ -1,11 +1,22 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
+import { ROOT, childEnv } from './cli.js'
 import { build, tempDir, testEnv } from './helper.js'
+import { NodeChild } from './scripts/child.js'
+import { compiled } from './scripts/compiled.js'
 import { TestSocket, closedWithin } from './ws-client.js'
 
 const PRODUCTION = { NODE_ENV: 'production', CORS_ORIGINS: 'https://app.example.com', WS_TEST_TOKEN: 'fixed-dev-token-0123456789' }
-const root = fileURLToPath(new URL('..', import.meta.url))
+
+// The compiled server, what `npm start` runs after its build, for the last
+// test. Started first, so that its start-up overlaps the in-process tests.
+const SERVER = 'dist/src/server.js'
+const serverDir = tempDir(t)
+// The temp folder as the working directory keeps a developer's .env out of the child.
+const server = new NodeChild(compiled(SERVER), { cwd: serverDir, env: childEnv({ ...testEnv(serverDir, PRODUCTION), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }), end: true })
+// Teardowns run last-added first: the server goes before its folder.
+t.teardown(() => { server.process.kill('SIGKILL') })
 
 t.test('production serves no test token, accepts none, and creates no demo user', async (t) => {
   const built = await build(t, PRODUCTION)
@@ -35,24 +46,13 @@ t.test('a development test token is refused by a production server with the same
 })
 
 t.test('a production start logs which protections are on', async (t) => {
-  const dir = tempDir(t)
-  const env = { ...process.env, ...testEnv(dir, PRODUCTION), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }
-  const child = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => { child.kill('SIGKILL') })
-  const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    let buffered = ''
-    const timer = setTimeout(() => { reject(new Error(`no protections line: ${buffered}`)) }, 20_000)
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString()
-      const found = buffered.split('\n').find((l) => l.includes('"msg":"protections"'))
-      if (found !== undefined) {
-        clearTimeout(timer)
-        resolve(JSON.parse(found) as Record<string, unknown>)
-      }
-    })
-  })
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  t.equal(scripts.start, `node ${SERVER}`, 'npm start runs the file this test starts')
+  // Complete lines only: the last piece may still be arriving.
+  const protections = (stdout: string): string | undefined => stdout.split('\n').slice(0, -1).find((l) => l.includes('"msg":"protections"'))
+  await server.output((stdout) => protections(stdout) !== undefined, 'the protections line')
+  const line = JSON.parse(protections(server.stdout) ?? '') as Record<string, unknown>
   t.match(line, { env: 'production', testTokens: 'off', demoUser: 'never created', jwtSecret: 'configured', corsOrigins: ['https://app.example.com'], trustProxy: false })
-  child.kill('SIGTERM')
-  const code = await new Promise<number | null>((resolve) => { child.on('exit', (c) => { resolve(c) }) })
-  t.equal(code, 0, 'SIGTERM closes gracefully')
+  const exit = await server.stop('SIGTERM')
+  t.equal(exit.code, 0, 'SIGTERM closes gracefully')
 })

@@ -186,7 +186,7 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
           warnings.push(`round ${round + 1}: ${SERVER_LABEL[server]} exited during ${name} (log: ${running.logFile})`)
           break
         }
-        await sleep(200)
+        if (!opts.smoke) await sleep(200)
       }
     } finally {
       await ctx.pool.closeAll().catch(() => {})
@@ -311,7 +311,7 @@ async function main (): Promise<number> {
   const date = new Date(started).toISOString()
   const meta = {
     date,
-    mode: opts.mode === 'soak' ? 'soak' : opts.quick ? 'quick' : 'full',
+    mode: opts.mode === 'soak' ? 'soak' : opts.smoke ? 'smoke' : opts.quick ? 'quick' : 'full',
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     node: process.versions.node,
     cpu: cpuModel(),

@@ -22,6 +22,12 @@ const WORKER_URL = new URL('./password-worker.mjs', import.meta.url)
 // at once instead of as a bcryptjs error from the worker.
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
 
+/** The parent's environment without NODE_OPTIONS: bcrypt reads nothing from it. */
+function workerEnv (): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _ignored, ...env } = process.env
+  return env
+}
+
 type WithoutId<J> = J extends unknown ? Omit<J, 'id'> : never
 type JobInput = WithoutId<PasswordJob>
 
@@ -116,6 +122,10 @@ export class PasswordHasher {
     for (const slot of slots) {
       slot.current?.reject(err)
       slot.current = undefined
+      // Held until it has exited (terminate does so too, but a late reply
+      // must not undo it: see the message handler), so that the process
+      // cannot end with this close pending and the caller's next steps unrun.
+      slot.worker.ref()
     }
     await Promise.all(slots.map(async (slot) => await slot.worker.terminate()))
   }
@@ -144,8 +154,10 @@ export class PasswordHasher {
   /** Resolves once the worker has loaded; rejects if it dies first. */
   private async spawn (): Promise<void> {
     // No inherited loaders: the worker is plain JavaScript, and a parent's
-    // --import hooks (tsx, a test runner's) cost ~0.4 s per thread.
-    const worker = new Worker(WORKER_URL, { execArgv: [] })
+    // --import hooks (tsx, a test runner's) cost ~0.4 s per thread. Given an
+    // execArgv, Node parses the NODE_OPTIONS of the worker's env instead, so
+    // that is left out too: under tap it carried a loader worth ~0.6 s more.
+    const worker = new Worker(WORKER_URL, { execArgv: [], env: workerEnv() })
     const slot: Slot = { worker, ready: false, current: undefined, error: undefined }
     this.slots.add(slot)
     await new Promise<void>((resolve, reject) => {
@@ -157,8 +169,9 @@ export class PasswordHasher {
           this.settle(slot, reply)
         }
         this.dispatch()
-        // An idle pool must not hold a CLI or a test process open.
-        if (slot.current === undefined) worker.unref()
+        // An idle pool must not hold a CLI or a test process open; a closing
+        // one must, until its workers have exited (see close).
+        if (slot.current === undefined && !this.closed) worker.unref()
       })
       // Without a listener, a worker's uncaught error would be thrown in this thread.
       worker.on('error', (err) => { slot.error = err })

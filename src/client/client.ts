@@ -3,7 +3,7 @@ import { BEARER_SUBPROTOCOL, closeAction, ErrorCode, ReservedType } from './code
 import { WsgateHttpError } from './http.js'
 import type {
   CloseEventLike, CloseInfo, ConnectionStatus, MessageEventLike, ServerMessage, StatusInfo,
-  TokenReason, TokenSource, Transport, WebSocketConstructor, WebSocketLike
+  Scheduler, TokenReason, TokenSource, Transport, WebSocketConstructor, WebSocketLike
 } from './types.js'
 
 export interface WsgateClientOptions {
@@ -25,11 +25,23 @@ export interface WsgateClientOptions {
   backoff?: BackoffOptions
   /** For tests: the jitter's random source. */
   random?: () => number
+  /**
+   * For tests: how the client waits for a reconnect or a refresh (setTimeout
+   * by default). Apart from its socket's events, everything the client does
+   * later starts from one of these, so a test can see that a stopped client
+   * has nothing left to do.
+   */
+  schedule?: Scheduler
 }
 
 const OPEN = 1
 /** setTimeout's ceiling; a later refresh is re-armed when the timer fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+
+const timeout: Scheduler = (task, delayMs) => {
+  const timer = setTimeout(task, delayMs)
+  return () => { clearTimeout(timer) }
+}
 
 function defaultWebSocket (): WebSocketConstructor {
   const ctor = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
@@ -49,17 +61,19 @@ export class WsgateClient {
   private attempt = 0
   /** Bumped by connect/disconnect so that late callbacks of an old socket do nothing. */
   private generation = 0
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined
-  private refreshTimer: ReturnType<typeof setTimeout> | undefined
+  private cancelReconnect: (() => void) | undefined
+  private cancelRefresh: (() => void) | undefined
   private refreshSeq = 0
   private pendingRefresh: string | undefined
   private closeInfo: CloseInfo | undefined
   private expiry: number | null = null
   private readonly ctor: WebSocketConstructor
+  private readonly schedule: Scheduler
 
   constructor (private readonly options: WsgateClientOptions) {
     if (options.token === undefined && options.getToken === undefined) throw new Error('WsgateClient needs `token` or `getToken`')
     this.ctor = options.WebSocket ?? defaultWebSocket()
+    this.schedule = options.schedule ?? timeout
   }
 
   get status (): ConnectionStatus { return this.state }
@@ -100,8 +114,14 @@ export class WsgateClient {
   }
 
   private clearTimers (): void {
-    clearTimeout(this.reconnectTimer)
-    clearTimeout(this.refreshTimer)
+    this.cancelReconnect?.()
+    this.cancelReconnect = undefined
+    this.clearRefresh()
+  }
+
+  private clearRefresh (): void {
+    this.cancelRefresh?.()
+    this.cancelRefresh = undefined
   }
 
   private async token (reason: TokenReason): Promise<string> {
@@ -170,7 +190,7 @@ export class WsgateClient {
 
   private closed (event: CloseEventLike): void {
     this.socket = undefined
-    clearTimeout(this.refreshTimer)
+    this.clearRefresh()
     const close: CloseInfo = { code: event.code, reason: event.reason, action: closeAction(event.code, event.reason), at: Date.now() }
     this.closeInfo = close
     this.options.onClose?.(close)
@@ -187,15 +207,19 @@ export class WsgateClient {
     this.attempt++
     this.setStatus('reconnecting', { ...info, attempt: this.attempt, delayMs })
     const generation = this.generation
-    this.reconnectTimer = setTimeout(() => { if (generation === this.generation) void this.open(reason) }, delayMs)
+    this.cancelReconnect = this.schedule(() => {
+      this.cancelReconnect = undefined
+      if (generation === this.generation) void this.open(reason)
+    }, delayMs)
   }
 
   private scheduleRefresh (): void {
-    clearTimeout(this.refreshTimer)
+    this.clearRefresh()
     const before = this.options.refreshBeforeMs ?? 60_000
     if (before === false || this.options.getToken === undefined || this.expiry === null) return
     const delay = Math.max(0, this.expiry * 1000 - Date.now() - before)
-    this.refreshTimer = setTimeout(() => {
+    this.cancelRefresh = this.schedule(() => {
+      this.cancelRefresh = undefined
       if (delay > MAX_TIMER_MS) this.scheduleRefresh()
       else void this.refreshInBand()
     }, Math.min(delay, MAX_TIMER_MS))

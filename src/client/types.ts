@@ -33,6 +33,9 @@ export type TokenReason = 'connect' | 'reconnect' | 'refresh' | 'expired'
 
 export type TokenSource = (reason: TokenReason) => string | Promise<string>
 
+/** Runs `task` once after `delayMs` and returns a function that cancels it. */
+export type Scheduler = (task: () => void, delayMs: number) => () => void
+
 /** Every server message is a JSON object with a string `type`. */
 export interface ServerMessage {
   type: string

@@ -1,5 +1,6 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import type { Built } from '../helper.js'
+import { waitFor, type Built } from '../helper.js'
+import type { AuditKind } from '../../src/audit/events.js'
 import type { AuditEntry } from '../../src/store/audit.js'
 
 export const ROOT = { username: 'root', password: 'root-password' }
@@ -25,9 +26,32 @@ export async function call (built: Built, token: string | undefined, options: In
 /** One item of `GET /admin/audit`: the stored entry, as JSON. */
 export type AuditItem = AuditEntry
 
-/** The admin_action rows, oldest first, after writing whatever is buffered. */
-export async function adminActions (built: Built): Promise<AuditItem[]> {
+/**
+ * The id of the newest audit row, once everything buffered is written. Tests
+ * that share an app take it first and read only the rows after it: their own.
+ */
+export async function auditMark (built: Built): Promise<number> {
   await built.app.auditLog.flush()
-  const page = await built.app.auditQuery.page({ kind: 'admin_action', limit: 500 })
-  return [...page.items].reverse()
+  return (await built.app.auditQuery.page({ limit: 1 })).items[0]?.id ?? 0
+}
+
+/** The rows of a kind after `since` (see auditMark), oldest first, after writing whatever is buffered. */
+export async function auditSince (built: Built, kind: AuditKind, since = 0): Promise<AuditItem[]> {
+  await built.app.auditLog.flush()
+  const page = await built.app.auditQuery.page({ kind, limit: 500 })
+  return page.items.filter((item) => item.id > since).reverse()
+}
+
+/** The admin_action rows after `since`, oldest first. */
+export async function adminActions (built: Built, since = 0): Promise<AuditItem[]> {
+  return await auditSince(built, 'admin_action', since)
+}
+
+/**
+ * Waits until the server has let go of every socket: a client's close event
+ * can come before the server's, and a test that counts connections on a
+ * shared app must not see the previous test's.
+ */
+export async function noSockets (built: Built): Promise<void> {
+  await waitFor(() => built.app.hub.size === 0, 5000, 'the server to release every socket')
 }

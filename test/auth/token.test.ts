@@ -1,6 +1,12 @@
 import t, { type Test } from 'tap'
+import { backoffMs } from '../../src/auth/login-throttle.js'
+import { ManualClock } from '../clock.js'
 import { build, type Built } from '../helper.js'
 import { decodeJwtPart, nowSeconds } from './forge.js'
+
+// POST /token: the password grant, its errors, and its two throttles (per IP
+// and per username). Most tests share one app; a test builds its own only when
+// it needs another configuration.
 
 /** What every assertion here needs from an inject or a fetch response. */
 interface Reply {
@@ -186,9 +192,11 @@ t.test('unknown user and wrong password get the same 401 and both cost a bcrypt 
 })
 
 t.test('a disabled user cannot log in, with the same 401', async (t) => {
-  const b = await build(t, ENV)
-  t.ok(await b.app.users.setDisabled('user', true))
-  const res = await postForm(b, 'username=user&password=password')
+  // A user of its own, so that the shared app's demo user stays enabled.
+  await built.app.users.create({ username: 'soon-disabled', passwordHash: await built.app.passwords.hash('its-password') })
+  assertTokenResponse(t, await postForm(built, 'username=soon-disabled&password=its-password'))
+  t.ok(await built.app.users.setDisabled('soon-disabled', true))
+  const res = await postForm(built, 'username=soon-disabled&password=its-password')
   const body = assertError(t, res, 401, 'invalid_grant', 'disabled user')
   t.equal(body.error_description, 'Incorrect username or password')
   t.equal(res.headers['www-authenticate'], 'Bearer')
@@ -244,4 +252,93 @@ t.test('ACCESS_TOKEN_EXPIRE_MINUTES sets expires_in and exp', async (t) => {
   const claims = decodeJwtPart(token, 1)
   t.type(claims.iat, 'number')
   t.equal(claims.exp, Number(claims.iat) + 120)
+})
+
+interface Attempt { status: number, retryAfter: string | undefined, error: unknown }
+
+/** A password grant from `ip` (the socket's address), optionally naming a client in X-Forwarded-For. */
+async function attempt (b: Built, body: Record<string, string>, from: { ip: string, forwardedFor?: string }): Promise<Attempt> {
+  const headers: Record<string, string> = from.forwardedFor === undefined ? {} : { 'x-forwarded-for': from.forwardedFor }
+  const res = await b.app.inject({ method: 'POST', url: '/token', payload: body, headers, remoteAddress: from.ip })
+  const retryAfter = res.headers['retry-after']
+  return { status: res.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined, error: res.json<{ error: unknown }>().error }
+}
+
+// The per-IP limit (@fastify/rate-limit) counts in real one-minute windows:
+// each test below uses socket addresses or forwarded clients of its own, so
+// the tests can share an app without sharing an allowance, and none waits.
+t.test('per-IP limit, TRUST_PROXY off', async (t) => {
+  const limited = await build(t, { TOKEN_RATE_LIMIT: '10' })
+
+  t.test('100 wrong passwords from one IP meet 429s after the limit, and bcrypt stays bounded', async (t) => {
+    const callsBefore = limited.app.passwords.calls
+    const statuses: number[] = []
+    let lastRetryAfter: string | undefined
+    for (let i = 0; i < 100; i++) {
+      const res = await attempt(limited, { username: 'user', password: `guess-${i}` }, { ip: '192.0.2.1' })
+      statuses.push(res.status)
+      if (res.status === 429) lastRetryAfter = res.retryAfter
+    }
+    t.same(statuses.slice(0, 10), Array(10).fill(401), 'the first ten are answered')
+    t.same(statuses.slice(10), Array(90).fill(429), 'the rest are throttled')
+    t.ok(Number(lastRetryAfter) > 0, 'with a Retry-After in seconds')
+    t.equal(limited.app.passwords.calls - callsBefore, 10, 'bcrypt ran only for the answered ten')
+    const health = await limited.app.inject({ url: '/health', remoteAddress: '192.0.2.1' })
+    t.equal(health.statusCode, 200, 'the process still serves')
+  })
+
+  t.test('a rotating X-Forwarded-For does not escape the limit while TRUST_PROXY is off', async (t) => {
+    const statuses: number[] = []
+    for (let i = 0; i < 13; i++) {
+      statuses.push((await attempt(limited, { username: 'user', password: 'wrong' }, { ip: '192.0.2.2', forwardedFor: `203.0.113.${i}` })).status)
+    }
+    t.same(statuses, [...Array(10).fill(401), 429, 429, 429])
+  })
+})
+
+t.test('TRUST_PROXY on, with a clock for the per-username backoff', async (t) => {
+  const clock = new ManualClock()
+  // LOGIN_USER_MAX_FAILURES: guesses from many addresses meet the username-wide threshold.
+  const proxied = await build(t, { TOKEN_RATE_LIMIT: '2', TRUST_PROXY: 'true', LOGIN_FREE_FAILURES: '2', LOGIN_USER_MAX_FAILURES: '2' }, { clock })
+  const PROXY = '192.0.2.10'
+
+  t.test('with TRUST_PROXY on, each forwarded client has its own allowance', async (t) => {
+    // An unknown username: its failures must not slow the demo user of the next test.
+    const client = { ip: PROXY, forwardedFor: '203.0.113.1' }
+    const a = [
+      await attempt(proxied, { username: 'someone', password: 'x' }, client),
+      await attempt(proxied, { username: 'someone', password: 'x' }, client),
+      await attempt(proxied, { username: 'someone', password: 'x' }, client)
+    ]
+    t.same(a.map((r) => r.status), [401, 401, 429])
+    t.equal((await attempt(proxied, { username: 'user', password: 'password' }, { ip: PROXY, forwardedFor: '203.0.113.2' })).status, 200, 'another client is unaffected')
+  })
+
+  t.test('a victim account slows down for the attacker, never locks', async (t) => {
+    // A new forwarded client for each attempt: only the per-username backoff is at work.
+    const from = (i: number): { ip: string, forwardedFor: string } => ({ ip: PROXY, forwardedFor: `198.51.100.${i}` })
+    t.equal((await attempt(proxied, { username: 'user', password: 'w1' }, from(1))).status, 401)
+    t.equal((await attempt(proxied, { username: 'user', password: 'w2' }, from(2))).status, 401)
+    t.equal((await attempt(proxied, { username: 'user', password: 'w3' }, from(3))).status, 401, 'the third failure is answered, and starts the wait')
+    const calls = proxied.app.passwords.calls
+    const throttled = await attempt(proxied, { username: 'user', password: 'password' }, from(4))
+    t.equal(throttled.status, 429, 'even the right password waits: the attacker cannot tell')
+    t.equal(throttled.retryAfter, '1')
+    t.equal(proxied.app.passwords.calls, calls, 'no bcrypt while throttled')
+    const other = await attempt(proxied, { username: 'someone-else', password: 'x' }, from(5))
+    t.equal(other.status, 401, 'other usernames are not slowed')
+    clock.advance(999)
+    t.equal((await attempt(proxied, { username: 'user', password: 'password' }, from(6))).status, 429, 'a millisecond before the second is up it still waits')
+    clock.advance(1)
+    t.equal((await attempt(proxied, { username: 'user', password: 'password' }, from(7))).status, 200, 'after the wait the owner gets in')
+    t.equal((await attempt(proxied, { username: 'user', password: 'w4' }, from(8))).status, 401, 'and the next guess is answered')
+    // One address's success does not wipe the username-wide count that guesses from many addresses built up.
+    t.equal((await attempt(proxied, { username: 'user', password: 'w5' }, from(9))).status, 429, 'which waits again: the username-wide count was not reset')
+  })
+})
+
+t.test('backoff doubles past the free failures, capped', async (t) => {
+  const policy = { freeFailures: 3, maxBackoffMs: 10_000 }
+  t.same([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffMs(n, policy)), [0, 0, 0, 1000, 2000, 4000, 8000, 10_000])
+  t.equal(backoffMs(1000, policy), 10_000, 'huge counts stay at the cap')
 })

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import type { TestContext } from '../helper.js'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const ARTIFACTS = join(ROOT, 'test', 'artifacts')
@@ -40,8 +41,10 @@ export interface WatchedPage {
   waitForText (selector: string, expected: string | RegExp, timeoutMs?: number): Promise<string>
 }
 
-export async function openPage (browser: Browser): Promise<WatchedPage> {
+/** A page in a context of its own, closed when the test ends (a page left open keeps polling and reconnecting). */
+export async function openPage (t: TestContext, browser: Browser): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } })
+  t.teardown(async () => { await context.close() })
   const page = await context.newPage()
   const errors: string[] = []
   page.on('pageerror', (err) => { errors.push(`pageerror: ${err.message}`) })

@@ -1,15 +1,98 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
+import Fastify from 'fastify'
 import type { Browser } from 'playwright-core'
-import { build } from '../helper.js'
+import webPages from '../../src/web/plugin.js'
+import { packageRoot, webRoot } from '../../src/web/package-root.js'
+import { build, tempDir } from '../helper.js'
 import { TestSocket, closedWithin } from '../ws-client.js'
-import { buildPages, chromiumMissing, launch, openPage } from './browser.js'
+import { buildPages, chromiumMissing, launch, openPage, ROOT } from './browser.js'
 
 /*
- * The two pages and /docs in a real Chromium against a real app. A missing
- * Chromium is a failure with the fix in its message, never a silent skip.
+ * How the app serves its pages and /docs, then the two pages and /docs in a
+ * real Chromium against a real app. A missing Chromium is a failure with the
+ * fix in its message, never a silent skip.
  */
 
+// A real browser, four pages and Swagger UI: on two busy cores this file
+// has taken 50 s, more than the suite's 60 s default leaves room for.
+t.setTimeout(120_000)
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+// The pages are rebuilt first (0.4 s), as `npm run build` does: a run
+// straight after editing src/web must not test the old ones, and an app
+// serves the files that exist when it is built.
+await buildPages()
+// Shared by the tests that leave nothing behind that another could see
+// (the admin test counts sockets, so it has an app of its own). Built before
+// the first test is queued: tap ends the file once its queue runs empty.
+const built = await build(t)
+
+t.test('the package root is found from src/web and would be from dist/src/web', async (t) => {
+  t.equal(packageRoot(), ROOT)
+  t.equal(packageRoot(new URL(`file://${join(ROOT, 'dist', 'src', 'web', 'plugin.js')}`).href), ROOT)
+  t.equal(webRoot(), join(ROOT, 'dist', 'web'))
+})
+
+t.test('without a build, / and /admin/ say how to make one (503), the server still starts', async (t) => {
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(webPages, { root: join(tempDir(t), 'missing') })
+  for (const url of ['/', '/admin/']) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 503, url)
+    t.match(res.body, /npm run build/)
+    t.equal(res.headers['cache-control'], 'no-store')
+  }
+  const redirect = await app.inject({ url: '/admin' })
+  t.equal(redirect.statusCode, 301)
+  t.equal(redirect.headers.location, '/admin/')
+})
+
+t.test('a build is served file by file: pages, assets, and nothing else', async (t) => {
+  const root = tempDir(t)
+  mkdirSync(join(root, 'admin'))
+  mkdirSync(join(root, 'assets'))
+  writeFileSync(join(root, 'index.html'), '<title>test page</title>')
+  writeFileSync(join(root, 'admin', 'index.html'), '<title>dashboard</title>')
+  writeFileSync(join(root, 'assets', 'admin.js'), 'export {}')
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  app.get('/admin/ws', async () => 'socket route')
+  app.get('/admin/users', async () => 'users route')
+  await app.register(webPages, { root })
+  t.match((await app.inject({ url: '/' })).body, 'test page')
+  const admin = await app.inject({ url: '/admin/' })
+  t.match(admin.body, 'dashboard')
+  t.match(admin.headers['content-type'], /^text\/html/)
+  t.equal(admin.headers['cache-control'], 'no-cache')
+  t.equal((await app.inject({ url: '/admin?x=1' })).headers.location, '/admin/?x=1')
+  t.match((await app.inject({ url: '/assets/admin.js' })).headers['content-type'], /javascript/)
+  t.equal((await app.inject({ url: '/admin/ws' })).body, 'socket route', 'no clash with /admin/ws')
+  t.equal((await app.inject({ url: '/admin/users' })).body, 'users route', 'no clash with the admin REST routes')
+  t.equal((await app.inject({ url: '/assets/nope.js' })).statusCode, 404)
+  t.equal((await app.inject({ url: '/../package.json' })).statusCode, 404)
+})
+
+t.test('GET /docs/json: OpenAPI 3 with every route schema and the bearer scheme', async (t) => {
+  const res = await built.app.inject({ url: '/docs/json' })
+  t.equal(res.statusCode, 200)
+  const doc = res.json<{ openapi: string, paths: Record<string, Record<string, { security?: unknown, requestBody?: unknown, responses: Record<string, unknown> }>>, components: { securitySchemes: Record<string, unknown> } }>()
+  t.match(doc.openapi, /^3\./)
+  t.same(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from POST /token' })
+  t.match(doc.paths['/token']?.post, {
+    requestBody: { content: { 'application/json': { schema: { properties: { grant_type: {}, username: {}, password: {}, refresh_token: {} } } } } },
+    responses: { 200: { content: { 'application/json': { schema: { required: ['access_token', 'token_type', 'expires_in'] } } } }, 401: {} }
+  })
+  t.match(doc.paths['/me']?.get, { security: [{ bearerAuth: [] }], responses: { 200: { content: { 'application/json': { schema: { properties: { username: {}, roles: {} } } } } } } })
+  t.match(doc.paths['/messages']?.post, { security: [{ bearerAuth: [] }], requestBody: { content: { 'application/json': { schema: { required: ['type'] } } } }, responses: { 202: {} } })
+  for (const hidden of ['/', '/admin', '/admin/', '/docs']) t.notOk(hidden in doc.paths, `${hidden} is not an API route`)
+  const ui = await built.app.inject({ url: '/docs/' })
+  t.equal(ui.statusCode, 200)
+  t.match(ui.headers['content-security-policy'], /script-src 'self'/, 'the UI runs under the app\'s CSP unchanged')
+})
 
 const missing = chromiumMissing()
 if (missing !== undefined) {
@@ -17,15 +100,13 @@ if (missing !== undefined) {
   t.fail(missing)
 } else {
   let browser: Browser
-  t.before(async () => {
-    await buildPages()
-    browser = await launch()
-  })
+  t.before(async () => { browser = await launch() })
   t.teardown(async () => { await browser?.close() })
 
   t.test('/: log in, connect, send, see it stamped, then see the server close it', async (t) => {
-    const built = await build(t)
-    const { page, errors, screenshot, waitForText } = await openPage(browser)
+    const { page, errors, screenshot, waitForText } = await openPage(t, browser)
+    // The page's timers run on a clock the test can move: see the end.
+    await page.clock.install()
     await page.goto(`${built.url}/`)
     await page.fill('#username', 'user')
     await page.fill('#password', 'password')
@@ -61,7 +142,11 @@ if (missing !== undefined) {
     t.match(await closed.locator('.type').textContent(), 'closed 1008 Session revoked')
     await waitForText('#status', 'needs-login')
     t.match(await page.textContent('#auth-error'), /log in again/i)
-    await page.waitForTimeout(300)
+    // A retry could only come from a timer (the SDK's backoff tops out at
+    // 30 s). Fire every timer due in the next two minutes: a retry would
+    // show as `connecting` and as a second close.
+    await page.clock.runFor(120_000)
+    t.equal(await page.textContent('#status'), 'needs-login', 'still stopped after every timer ran')
     t.equal(await page.locator('#log li.close').count(), 1, 'no reconnect after Session revoked')
 
     await screenshot('test-page-closed.png')
@@ -69,8 +154,7 @@ if (missing !== undefined) {
   })
 
   t.test('/: the token travels in the query, a subprotocol or the first message', async (t) => {
-    const built = await build(t)
-    const { page, errors, waitForText } = await openPage(browser)
+    const { page, errors, waitForText } = await openPage(t, browser)
     await page.goto(`${built.url}/`)
     await page.click('#test-token')
     await waitForText('#token-user', /^user/)
@@ -86,14 +170,14 @@ if (missing !== undefined) {
   })
 
   t.test('/admin/: live stats, auth failures, and a kick that closes the user\'s socket', async (t) => {
-    const built = await build(t, { STATS_INTERVAL_MS: '200' })
-    await built.app.users.create({ username: 'root', passwordHash: await built.app.passwords.hash('root-password'), roles: ['admin'] })
-    const failed = await fetch(`${built.url}/token`, { method: 'POST', body: new URLSearchParams({ username: 'mallory', password: 'wrong' }) })
+    const admin = await build(t, { STATS_INTERVAL_MS: '200' })
+    await admin.app.users.create({ username: 'root', passwordHash: await admin.app.passwords.hash('root-password'), roles: ['admin'] })
+    const failed = await fetch(`${admin.url}/token`, { method: 'POST', body: new URLSearchParams({ username: 'mallory', password: 'wrong' }) })
     t.equal(failed.status, 401)
-    await built.app.auditLog.flush()
+    await admin.app.auditLog.flush()
 
-    const { page, errors, screenshot, waitForText } = await openPage(browser)
-    await page.goto(`${built.url}/admin`)
+    const { page, errors, screenshot, waitForText } = await openPage(t, browser)
+    await page.goto(`${admin.url}/admin`)
     t.match(page.url(), /\/admin\/$/, '/admin redirects to /admin/')
     await page.fill('#username', 'root')
     await page.fill('#password', 'root-password')
@@ -102,14 +186,14 @@ if (missing !== undefined) {
     await waitForText('#stat-connections', '1')
     await page.locator('#failures-table tr', { hasText: 'mallory' }).waitFor()
 
-    const { access_token: token } = await built.login()
-    const other = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
+    const { access_token: token } = await admin.login()
+    const other = await TestSocket.connect(`${admin.wsUrl}/ws?token=${token}`)
     await waitForText('#stat-connections', '2')
     await waitForText('#stat-users', '2')
 
     const kick = page.locator('#users-table tr[data-user="user"] button.kick')
     await kick.click()
-    t.same(await closedWithin(other, 3000), { code: 1008, reason: 'Session revoked' }, 'the kicked socket closes')
+    t.same(await closedWithin(other, 10_000), { code: 1008, reason: 'Session revoked' }, 'the kicked socket closes')
     await waitForText('#notice', /kick user: done/)
     await waitForText('#stat-connections', '1')
     t.ok(await page.locator('#users-table tr[data-user="root"] button.kick').isDisabled(), 'an admin cannot kick their own dashboard')
@@ -120,8 +204,7 @@ if (missing !== undefined) {
   })
 
   t.test('/docs renders the OpenAPI UI under the app\'s CSP', async (t) => {
-    const built = await build(t)
-    const { page, errors, screenshot, waitForText } = await openPage(browser)
+    const { page, errors, screenshot, waitForText } = await openPage(t, browser)
     await page.goto(`${built.url}/docs`)
     await waitForText('.swagger-ui .info .title', /^wsgate/, 10_000)
     await page.locator('.opblock-summary-path', { hasText: /^\/token$/ }).first().waitFor()

@@ -12,6 +12,8 @@ export type ServerName = (typeof SERVERS)[number]
 export interface Options {
   readonly mode: 'bench' | 'soak'
   readonly quick: boolean
+  /** Checks that the pipeline runs (test/bench does): tiny sizes, short phases, no settling pauses. */
+  readonly smoke: boolean
   readonly cases: readonly CaseName[]
   readonly servers: readonly ServerName[]
   readonly rounds: number
@@ -61,10 +63,14 @@ separate load-generator processes over 127.0.0.1. Rounds are interleaved
 (A B C A B C …); the table shows medians with min–max.
 
   --quick                 small sizes and 2 rounds: about a minute
+  --smoke                 checks that the whole pipeline runs, in a second or two:
+                          1 round, tiny sizes, 0.2 s phases, no settling pauses;
+                          its figures mean nothing
   --case LIST             handshake,fanout,memory,storm,token (default: all)
   --servers LIST          raw,sio,wsgate (default: all; storm and token are wsgate only)
   --rounds N              rounds per case (default 5, quick 2)
-  --seconds S             length of each measured phase (default 4, quick 1; at least 1)
+  --seconds S             length of each measured phase (default 4, quick 1; at least 1
+                          except with --smoke)
   --handshakes N          connections opened per handshake round (default 5000, quick 2000)
   --concurrency N         handshakes in flight (default 200)
   --subscribers N         fan-out subscribers (default 1000)
@@ -124,7 +130,7 @@ const VALUE_FLAGS = new Set([
   'memory', 'storm-sockets', 'storm-rate', 'storm-concurrency', 'token-concurrency', 'bcrypt-cost', 'clients', 'env', 'out',
   'minutes', 'sockets', 'trickle', 'sample-seconds'
 ])
-const BOOLEAN_FLAGS = new Set(['quick', 'no-build', 'profile', 'help', 'h'])
+const BOOLEAN_FLAGS = new Set(['quick', 'smoke', 'no-build', 'profile', 'help', 'h'])
 
 export function parseArgs (argv: readonly string[]): Options {
   let mode: 'bench' | 'soak' = 'bench'
@@ -166,38 +172,41 @@ export function parseArgs (argv: readonly string[]): Options {
   }
 
   const quick = given.has('quick')
-  const pick = <T>(name: string, parse: (flag: string, value: string) => T, full: T, fast: T): T => {
+  const smoke = given.has('smoke')
+  /** An explicit flag wins; then the --smoke size when there is one, then --quick's, then the full one. */
+  const pick = <T>(name: string, parse: (flag: string, value: string) => T, full: T, fast: T, tiny: T = fast): T => {
     const value = given.get(name)
-    return value === undefined ? (quick ? fast : full) : parse(`--${name}`, value)
+    return value === undefined ? (smoke ? tiny : quick ? fast : full) : parse(`--${name}`, value)
   }
   const int = (min = 1) => (flag: string, value: string) => positiveInt(flag, value, min)
 
   const caseValue = given.get('case') ?? given.get('cases')
   const serverValue = given.get('servers') ?? given.get('server')
-  const memory = pick('memory', (flag, value) => value.split(',').map((v) => positiveInt(flag, v.trim())).sort((a, b) => a - b), [5000, 10000], [2000])
-  const seconds = pick('seconds', positiveNumber, 4, 1)
-  if (seconds < 1) throw new UsageError('--seconds must be at least 1: CPU is read over windows of a second or more')
+  const memory = pick('memory', (flag, value) => value.split(',').map((v) => positiveInt(flag, v.trim())).sort((a, b) => a - b), [5000, 10000], [2000], [50])
+  const seconds = pick('seconds', positiveNumber, 4, 1, 0.2)
+  if (seconds < 1 && !smoke) throw new UsageError('--seconds must be at least 1: CPU is read over windows of a second or more')
 
   return {
     mode,
     quick,
+    smoke,
     cases: caseValue === undefined ? [...CASES] : listOf('--case', caseValue, CASES),
     servers: serverValue === undefined ? [...SERVERS] : listOf('--servers', serverValue, SERVERS),
-    rounds: pick('rounds', int(), 5, 2),
-    handshakes: pick('handshakes', int(), 5000, 2000),
-    concurrency: pick('concurrency', int(), 200, 200),
-    subscribers: pick('subscribers', int(), 1000, 1000),
+    rounds: pick('rounds', int(), 5, 2, 1),
+    handshakes: pick('handshakes', int(), 5000, 2000, 20),
+    concurrency: pick('concurrency', int(), 200, 200, 10),
+    subscribers: pick('subscribers', int(), 1000, 1000, 10),
     size: pick('size', int(64), 256, 256),
     rate: pick('rate', positiveNumber, 20, 20),
     window: pick('window', int(), 8, 8),
     seconds,
     memory,
-    stormSockets: pick('storm-sockets', int(), 200, 200),
+    stormSockets: pick('storm-sockets', int(), 200, 200, 10),
     stormRate: pick('storm-rate', positiveNumber, 50, 50),
     stormConcurrency: pick('storm-concurrency', int(), 16, 16),
-    tokenConcurrency: pick('token-concurrency', int(), 8, 8),
+    tokenConcurrency: pick('token-concurrency', int(), 8, 8, 2),
     bcryptCost: pick('bcrypt-cost', int(4), 10, 10),
-    clients: pick('clients', int(), 2, 2),
+    clients: pick('clients', int(), 2, 2, 1),
     out: given.get('out') ?? 'bench/results',
     build: !given.has('no-build'),
     profile: given.has('profile'),

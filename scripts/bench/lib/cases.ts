@@ -38,6 +38,19 @@ const CONNECT_TIMEOUT_MS = 20_000
 const DRAIN_TIMEOUT_MS = 10_000
 const WARMUP_SOCKETS = 100
 
+/**
+ * A pause that lets the server settle before a measurement. A --smoke run
+ * skips them: it checks that the pipeline runs, and its figures mean nothing.
+ */
+async function settle (ctx: CaseContext, ms: number): Promise<void> {
+  if (!ctx.opts.smoke) await sleep(ms)
+}
+
+/** A warm-up phase's length; a --smoke run's phases are all `--seconds` long. */
+function warmupMs (opts: Options): number {
+  return opts.smoke ? opts.seconds * 1000 : opts.quick ? 300 : 500
+}
+
 function metric (key: string, label: string, unit: string, better: MetricValue['better'], digits: number, value: number): MetricValue {
   return { key, label, unit, better, digits, value }
 }
@@ -74,9 +87,9 @@ export async function connectPublisher (ctx: CaseContext, server: RunningServer)
 
 /** Opens and closes a few sockets so the server's lazy paths are loaded and compiled. */
 export async function warmUp (ctx: CaseContext, server: RunningServer): Promise<void> {
-  await connectSpread(ctx, server, WARMUP_SOCKETS, 'warm', 50)
+  await connectSpread(ctx, server, ctx.opts.smoke ? 10 : WARMUP_SOCKETS, 'warm', 50)
   await ctx.pool.closeAll()
-  await sleep(200)
+  await settle(ctx, 200)
 }
 
 function check (warnings: string[], what: string, r: ConnectResult, wanted: number): void {
@@ -208,8 +221,8 @@ async function measureHandshakes (ctx: CaseContext, server: RunningServer, n: nu
   const cpu0 = server.cpu()
   const t0 = nowUs()
   const r = await connectSpread(ctx, server, n, group, ctx.opts.concurrency)
-  const waitUs = Math.max(100_000, t0 + MIN_WINDOW_US - nowUs())
-  await sleep(waitUs / 1000)
+  // A --smoke run reads whatever CPU the handshakes took, however little.
+  if (!ctx.opts.smoke) await sleep(Math.max(100_000, t0 + MIN_WINDOW_US - nowUs()) / 1000)
   const cpu1 = server.cpu()
   check(warnings, 'handshake', r, n)
   const seconds = (r.endUs - r.startUs) / 1e6
@@ -246,9 +259,9 @@ export async function connectionsCase (ctx: CaseContext, server: RunningServer, 
   let baseKb = Number.NaN
   let baseHeapKb = Number.NaN
   if (want.memory) {
-    await sleep(300)
+    await settle(ctx, 300)
     if (!await server.collectGarbage()) warnings.push('memory: no inspector, RSS is read without a full GC')
-    await sleep(300)
+    await settle(ctx, 300)
     baseKb = await sampleRss(server)
     baseHeapKb = await server.heapKb()
   }
@@ -267,11 +280,11 @@ export async function connectionsCase (ctx: CaseContext, server: RunningServer, 
       open += r.opened
     }
     if (open > n) warnings.push(`memory at ${n}: measured with ${open} sockets open (--handshakes is larger)`)
-    await sleep(ctx.opts.quick ? 600 : 1000)
+    await settle(ctx, ctx.opts.quick ? 600 : 1000)
     // As found (garbage of the handshakes included), then after a full GC.
     const rssFoundKb = await sampleRss(server)
     await server.collectGarbage()
-    await sleep(300)
+    await settle(ctx, 300)
     const rssKb = await sampleRss(server)
     const heapKb = await server.heapKb()
     const step = {
@@ -292,7 +305,7 @@ export async function connectionsCase (ctx: CaseContext, server: RunningServer, 
   if (want.memory) {
     const cpu0 = server.cpu()
     const t0 = nowUs()
-    await sleep(ctx.opts.quick ? 1000 : 2000)
+    await sleep(ctx.opts.smoke ? ctx.opts.seconds * 1000 : ctx.opts.quick ? 1000 : 2000)
     const idleCpu = (server.cpu() - cpu0) / ((nowUs() - t0) / 1e6)
     metrics.push(metric('memory.idleCpu', `memory: idle server CPU with ${open.toLocaleString('en-US')} sockets`, '% core', 'lower', 2, idleCpu * 100))
     details.memory = { baseKb, baseHeapKb, steps: memorySteps, idleCpuCores: idleCpu }
@@ -317,9 +330,9 @@ export async function fanoutCase (ctx: CaseContext, server: RunningServer): Prom
   const subs = await connectSpread(ctx, server, subscribers, 'sub', 200)
   check(warnings, 'fan-out', subs, subscribers)
   await connectPublisher(ctx, server)
-  await sleep(300)
+  await settle(ctx, 300)
   const durationMs = seconds * 1000
-  await runPhase(ctx, server, { mode: 'window', rate, window, durationMs: ctx.opts.quick ? 300 : 500, size })
+  await runPhase(ctx, server, { mode: 'window', rate, window, durationMs: warmupMs(ctx.opts), size })
   const steady = await runPhase(ctx, server, { mode: 'rate', rate, window, durationMs, size })
   const saturated = await runPhase(ctx, server, { mode: 'window', rate, window, durationMs, size })
   await ctx.pool.closeAll()
@@ -349,20 +362,20 @@ export async function stormCase (ctx: CaseContext, server: RunningServer): Promi
   const subs = await connectSpread(ctx, server, stormSockets, 'sub', 200)
   check(warnings, 'storm', subs, stormSockets)
   await connectPublisher(ctx, server)
-  await sleep(300)
+  await settle(ctx, 300)
   const durationMs = seconds * 1000
   const phase = { mode: 'rate' as const, rate: stormRate, window: 1, durationMs, size }
-  await runPhase(ctx, server, { ...phase, durationMs: ctx.opts.quick ? 300 : 500 })
+  await runPhase(ctx, server, { ...phase, durationMs: warmupMs(ctx.opts) })
   const idle = await runPhase(ctx, server, phase)
   const stormPromise = ctx.pool.http.request('http', {
     url: `${server.httpUrl}/token`,
     body: new URLSearchParams({ username: BENCH_USER, password: 'not-the-password' }).toString(),
     contentType: 'application/x-www-form-urlencoded',
     concurrency: stormConcurrency,
-    durationMs: durationMs + 700
+    durationMs: durationMs + (ctx.opts.smoke ? 0 : 700)
   })
   // Let the bcrypt queue fill before the measured phase starts.
-  await sleep(400)
+  await settle(ctx, 400)
   const stormed = await runPhase(ctx, server, phase)
   const storm = await stormPromise
   await ctx.pool.closeAll()
@@ -411,15 +424,15 @@ export async function timeBcrypt (script: string, cost: number, iterations: numb
  * nothing but its bcrypt).
  */
 export async function tokenCase (ctx: CaseContext, server: RunningServer): Promise<CaseOutcome> {
-  const { tokenConcurrency, seconds, bcryptCost, quick } = ctx.opts
+  const { tokenConcurrency, seconds, bcryptCost, quick, smoke } = ctx.opts
   const warnings: string[] = []
-  const bcrypt = await timeBcrypt(ctx.scripts.bcryptTime, bcryptCost, quick ? 5 : 12)
+  const bcrypt = await timeBcrypt(ctx.scripts.bcryptTime, bcryptCost, smoke ? 1 : quick ? 5 : 12)
   const body = new URLSearchParams({ username: BENCH_USER, password: BENCH_PASSWORD }).toString()
   const hammer = { url: `${server.httpUrl}/token`, body, contentType: 'application/x-www-form-urlencoded', concurrency: tokenConcurrency }
-  await ctx.pool.http.request('http', { ...hammer, durationMs: 300 })
-  await sleep(200)
+  await ctx.pool.http.request('http', { ...hammer, durationMs: smoke ? seconds * 1000 : 300 })
+  await settle(ctx, 200)
   const cpu0 = server.cpu()
-  const r = await ctx.pool.http.request('http', { ...hammer, durationMs: Math.max(1000, seconds * 1000) })
+  const r = await ctx.pool.http.request('http', { ...hammer, durationMs: smoke ? seconds * 1000 : Math.max(1000, seconds * 1000) })
   const cpu1 = server.cpu()
   const ok = r.statuses['200'] ?? 0
   if (ok < r.requests) warnings.push(`token: ${r.requests - ok}/${r.requests} logins failed: ${JSON.stringify(r.statuses)}`)

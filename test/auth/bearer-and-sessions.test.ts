@@ -1,6 +1,12 @@
 import t, { type Test } from 'tap'
 import { build, type Built } from '../helper.js'
+import { TestSocket, closedWithin } from '../ws-client.js'
 import { base64url, decodeJwtPart, forgeToken, nowSeconds } from './forge.js'
+
+// What an issued token is good for, and how its session ends: Bearer on /me,
+// the test token, refresh rotation and revocation. One app serves every test
+// that does not need another configuration; a test that disables a user makes
+// a user of its own, so that the shared demo user stays usable.
 
 type Json = Record<string, unknown>
 
@@ -112,8 +118,9 @@ t.test('an expired token says so, so the client knows to refresh', async (t) => 
 })
 
 t.test('a token expired within the clock tolerance still works', async (t) => {
+  // One second past exp: at least 3 s of the default 5 s tolerance remain for the request itself.
   const now = nowSeconds()
-  const reply = await meWith(built, forgeToken(claims({ iat: now - 1800, exp: now - 2 })))
+  const reply = await meWith(built, forgeToken(claims({ iat: now - 1800, exp: now - 1 })))
   t.equal(reply.status, 200)
   t.same(reply.body, { username: 'user', roles: [] })
 })
@@ -152,15 +159,21 @@ t.test('a crit header naming an unknown extension is refused', async (t) => {
   assertRefused(t, await meWith(built, token), 'crit', 'Invalid token')
 })
 
+/** A user of the test's own in the shared app, without roles like the demo user. */
+async function addUser (b: Built, username: string, password = 'its-password'): Promise<void> {
+  await b.app.users.create({ username, passwordHash: await b.app.passwords.hash(password) })
+}
+
 t.test('a disabled user\'s still-valid token stops working at once', async (t) => {
-  const b = await build(t)
-  const { access_token: token } = await b.login()
-  t.equal((await meWith(b, token)).status, 200, 'works before')
-  t.ok(await b.app.users.setDisabled('user', true))
-  assertRefused(t, await meWith(b, token), 'disabled user', 'Invalid token')
-  assertRefused(t, await meWith(b, forgeToken(claims())), 'disabled user, forged token', 'Invalid token')
-  t.ok(await b.app.users.setDisabled('user', false))
-  t.equal((await meWith(b, token)).status, 200, 'works again once re-enabled')
+  await addUser(built, 'bearer-disabled')
+  const { access_token: token } = await built.login('bearer-disabled', 'its-password')
+  t.equal((await meWith(built, token)).status, 200, 'works before')
+  t.equal((await meWith(built, forgeToken(claims({ sub: 'bearer-disabled' })))).status, 200, 'a forged token for the user works before')
+  t.ok(await built.app.users.setDisabled('bearer-disabled', true))
+  assertRefused(t, await meWith(built, token), 'disabled user', 'Invalid token')
+  assertRefused(t, await meWith(built, forgeToken(claims({ sub: 'bearer-disabled' }))), 'disabled user, forged token', 'Invalid token')
+  t.ok(await built.app.users.setDisabled('bearer-disabled', false))
+  t.equal((await meWith(built, token)).status, 200, 'works again once re-enabled')
 })
 
 interface TestTokenBody {
@@ -218,4 +231,112 @@ t.test('TEST_TOKEN_ENABLED=false: no /test-token, and the token it would serve d
   t.type(body.error, 'string')
   t.equal(body.error_description, body.detail)
   assertRefused(t, await meWith(b, 'my-fixed-dev-token'), 'disabled WS_TEST_TOKEN', 'Invalid token')
+})
+
+// Sessions: refresh rotation, reuse detection and revocation, with the sockets
+// they close.
+
+t.test('the password grant returns a refresh token; refresh rotates it', async (t) => {
+  const first = await built.login()
+  t.type(first.refresh_token, 'string')
+  const refreshed = await built.app.inject({ method: 'POST', url: '/token', payload: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })
+  t.equal(refreshed.statusCode, 200)
+  t.equal(refreshed.headers['cache-control'], 'no-store')
+  const second = refreshed.json<{ access_token: string, refresh_token: string, expires_in: number }>()
+  t.not(second.refresh_token, first.refresh_token, 'a new refresh token')
+  t.equal(second.expires_in, 1800)
+  const me = await built.app.inject({ url: '/me', headers: { authorization: `Bearer ${second.access_token}` } })
+  t.equal(me.statusCode, 200, 'the new access token works')
+  t.equal(decodeJwtPart(second.access_token, 1).sid, decodeJwtPart(first.access_token, 1).sid, 'same session')
+  const stored = await built.app.db.selectFrom('refresh_tokens').select(['token_hash']).execute()
+  t.notOk(stored.some((r) => r.token_hash === first.refresh_token || r.token_hash === second.refresh_token), 'only hashes are stored')
+})
+
+t.test('reusing a rotated refresh token revokes the whole family', async (t) => {
+  const first = await built.login()
+  const refresh = async (token: string | undefined): Promise<{ statusCode: number, body: Record<string, unknown> }> => {
+    const res = await built.app.inject({ method: 'POST', url: '/token', payload: `grant_type=refresh_token&refresh_token=${token ?? ''}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    return { statusCode: res.statusCode, body: res.json() }
+  }
+  const rotated = await refresh(first.refresh_token)
+  t.equal(rotated.statusCode, 200)
+  const socket = await TestSocket.connect(`${built.wsUrl}/ws?token=${String(rotated.body.access_token)}`)
+  const reuse = await refresh(first.refresh_token)
+  t.equal(reuse.statusCode, 400)
+  t.equal(reuse.body.error, 'invalid_grant')
+  const newer = await refresh(String(rotated.body.refresh_token))
+  t.equal(newer.statusCode, 400, 'the newer refresh token is dead too')
+  t.equal(newer.body.error, 'invalid_grant')
+  const me = await built.app.inject({ url: '/me', headers: { authorization: `Bearer ${String(rotated.body.access_token)}` } })
+  t.equal(me.statusCode, 401, 'access tokens of the session are refused')
+  t.match(me.headers['www-authenticate'], /Session revoked/)
+  t.same(await closedWithin(socket), { code: 1008, reason: 'Session revoked' }, 'its live socket is closed')
+})
+
+t.test('refresh grant failures are 400 invalid_grant', async (t) => {
+  const tokens = await built.login()
+  const post = async (payload: Record<string, string>): Promise<{ statusCode: number, error: unknown }> => {
+    const res = await built.app.inject({ method: 'POST', url: '/token', payload })
+    return { statusCode: res.statusCode, error: res.json<{ error: unknown }>().error }
+  }
+  t.same(await post({ grant_type: 'refresh_token' }), { statusCode: 400, error: 'invalid_request' }, 'missing refresh_token')
+  t.same(await post({ grant_type: 'refresh_token', refresh_token: 'never-issued' }), { statusCode: 400, error: 'invalid_grant' }, 'unknown')
+  // Only this session's refresh tokens: other tests' sessions live in the same database.
+  const sid = String(decodeJwtPart(tokens.access_token, 1).sid)
+  await built.app.db.updateTable('refresh_tokens').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('session_id', '=', sid).execute()
+  t.same(await post({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' }), { statusCode: 400, error: 'invalid_grant' }, 'expired')
+  await addUser(built, 'refresh-disabled')
+  const before = await built.login('refresh-disabled', 'its-password')
+  const other = await built.login('refresh-disabled', 'its-password')
+  t.equal((await post({ grant_type: 'refresh_token', refresh_token: before.refresh_token ?? '' })).statusCode, 200, 'the user\'s refresh works before')
+  await built.app.users.setDisabled('refresh-disabled', true)
+  t.same(await post({ grant_type: 'refresh_token', refresh_token: other.refresh_token ?? '' }), { statusCode: 400, error: 'invalid_grant' }, 'disabled user')
+})
+
+t.test('revoking a refresh token closes that session\'s sockets, and only those', async (t) => {
+  const mine = await built.login()
+  const other = await built.login()
+  const socket = await TestSocket.connect(`${built.wsUrl}/ws?token=${mine.access_token}`)
+  const bystander = await TestSocket.connect(`${built.wsUrl}/ws?token=${other.access_token}`)
+  const res = await built.app.inject({ method: 'POST', url: '/token/revoke', payload: { token: mine.refresh_token, token_type_hint: 'refresh_token' } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['cache-control'], 'no-store')
+  t.same(await closedWithin(socket), { code: 1008, reason: 'Session revoked' })
+  const refresh = await built.app.inject({ method: 'POST', url: '/token', payload: { grant_type: 'refresh_token', refresh_token: mine.refresh_token } })
+  t.equal(refresh.statusCode, 400, 'refresh refused after revocation')
+  const retry = await TestSocket.open(`${built.wsUrl}/ws?token=${mine.access_token}`)
+  t.same(await closedWithin(retry), { code: 1008, reason: 'Session revoked' }, 'a new socket with the old access token is refused')
+  bystander.send({ type: 'still-here' })
+  t.match(await bystander.next(), { type: 'still-here' }, 'the other session is untouched')
+  bystander.close()
+})
+
+t.test('revoking an access token ends its session; unknown tokens still get 200', async (t) => {
+  const tokens = await built.login()
+  const socket = await TestSocket.connect(`${built.wsUrl}/ws?token=${tokens.access_token}`)
+  const res = await built.app.inject({ method: 'POST', url: '/token/revoke', payload: { token: tokens.access_token } })
+  t.equal(res.statusCode, 200)
+  t.same(await closedWithin(socket), { code: 1008, reason: 'Session revoked' })
+  const refresh = await built.app.inject({ method: 'POST', url: '/token', payload: { grant_type: 'refresh_token', refresh_token: tokens.refresh_token } })
+  t.equal(refresh.statusCode, 400, 'its refresh token is dead too')
+  const unknown = await built.app.inject({ method: 'POST', url: '/token/revoke', payload: { token: 'whatever' } })
+  t.equal(unknown.statusCode, 200)
+  t.same(unknown.json(), {})
+  const missing = await built.app.inject({ method: 'POST', url: '/token/revoke', payload: {} })
+  t.equal(missing.statusCode, 400)
+  t.equal(missing.json<{ error: string }>().error, 'invalid_request')
+})
+
+t.test('disabling a user closes every socket of that user', async (t) => {
+  await addUser(built, 'socket-disabled')
+  const a = await built.login('socket-disabled', 'its-password')
+  const b = await built.login('socket-disabled', 'its-password')
+  const first = await TestSocket.connect(`${built.wsUrl}/ws?token=${a.access_token}`)
+  const second = await TestSocket.connect(`${built.wsUrl}/ws?token=${b.access_token}`)
+  await built.app.users.setDisabled('socket-disabled', true)
+  await built.app.sessions.revokeUser('socket-disabled', 'disabled')
+  t.same(await closedWithin(first), { code: 1008, reason: 'Session revoked' })
+  t.same(await closedWithin(second), { code: 1008, reason: 'Session revoked' })
+  const again = await TestSocket.open(`${built.wsUrl}/ws?token=${a.access_token}`)
+  t.same(await closedWithin(again), { code: 1008, reason: 'Invalid token' }, 'a disabled user cannot reconnect')
 })

@@ -1,7 +1,14 @@
+import { Writable } from 'node:stream'
 import t from 'tap'
-import { build } from '../helper.js'
-import { TestSocket, closedWithin } from '../ws-client.js'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
 import { redactUrl } from '../../src/http/logging.js'
+import { build, tempDir, testEnv } from '../helper.js'
+import { TestSocket, closedWithin } from '../ws-client.js'
+
+// What every route shares: the error shape, health checks, and what reaches
+// the logs. One app serves the tests; the 500 test builds its own, because
+// its failing routes must be added before the app is ready.
 
 type Json = Record<string, unknown>
 
@@ -33,8 +40,93 @@ function requestUrl (line: Json): string | undefined {
   return typeof url === 'string' ? url : undefined
 }
 
+const built = await build(t)
+
+t.test('an unknown route is a 404 in the error shape', async (t) => {
+  const res = await built.app.inject({ method: 'GET', url: '/no/such/route?token=secret-in-query' })
+  t.equal(res.statusCode, 404)
+  t.match(String(res.headers['content-type']), /^application\/json/)
+  const body = res.json<Json>()
+  t.equal(body.error, 'not_found')
+  t.type(body.error_description, 'string')
+  t.equal(body.error_description, body.detail)
+  t.match(String(body.error_description), '/no/such/route')
+  t.notMatch(String(body.error_description), 'secret-in-query', 'the query string is not echoed')
+
+  const post = await built.app.inject({ method: 'POST', url: '/nope', payload: { a: 1 } })
+  t.equal(post.statusCode, 404)
+  t.equal(post.json<Json>().error, 'not_found')
+})
+
+t.test('/health and /ready', async (t) => {
+  const health = await built.app.inject({ method: 'GET', url: '/health' })
+  t.equal(health.statusCode, 200)
+  t.same(health.json(), { status: 'ok' })
+
+  const ready = await built.app.inject({ method: 'GET', url: '/ready' })
+  t.equal(ready.statusCode, 200)
+  const body = ready.json<Json>()
+  t.equal(body.database, 'ok')
+  t.equal(body.status, 'ready')
+
+  const real = await fetch(`${built.url}/health`)
+  t.equal(real.status, 200)
+  t.same(await real.json(), { status: 'ok' })
+})
+
+t.test('an unexpected error is a bare 500, logged with the request id', async (t) => {
+  const lines: string[] = []
+  const logStream = new Writable({
+    write (chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString())
+      done()
+    }
+  })
+  const config = loadConfig(testEnv(tempDir(t)))
+  const app = await buildApp(config, { logStream })
+  t.teardown(async () => { await app.close() })
+  const INTERNALS = 'connection to db-internal.corp:5432 refused by pg_hba.conf'
+  app.get('/boom', async () => {
+    throw new Error(INTERNALS)
+  })
+  app.get('/boom-sync', () => {
+    throw new TypeError(`Cannot read properties of undefined (${INTERNALS})`)
+  })
+  await app.ready()
+
+  for (const url of ['/boom', '/boom-sync']) {
+    const res = await app.inject({ method: 'GET', url })
+    t.equal(res.statusCode, 500, url)
+    const body = res.json<Json>()
+    t.same(body, { error: 'server_error', error_description: 'Internal server error', detail: 'Internal server error' }, `${url}: a fixed body`)
+    t.notMatch(res.body, INTERNALS, `${url}: no message in the body`)
+    t.notMatch(res.body, /\bat \S+ \(|\.ts:\d+/, `${url}: no stack in the body`)
+  }
+
+  const parsed = parseLines(lines.join(''))
+  const errors = parsed.filter((line) => line.level === 50)
+  t.equal(errors.length, 2, 'each unexpected error logged once at level error')
+  for (const line of errors) {
+    t.type(line.reqId, 'string', 'with the request id')
+    const err = line.err
+    t.ok(typeof err === 'object' && err !== null, 'with the error')
+    const message = typeof err === 'object' && err !== null ? (err as Json).message : undefined
+    t.match(String(message), INTERNALS, 'the log keeps the real message')
+    const incoming = parsed.find((l) => l.reqId === line.reqId && l.msg === 'incoming request')
+    t.ok(incoming, 'the request id ties the error to its request')
+    const req = incoming?.req
+    const url = typeof req === 'object' && req !== null ? (req as Json).url : undefined
+    t.match(String(url), /^\/boom/)
+  }
+  t.not(errors[0]?.reqId, errors[1]?.reqId, 'one id per request')
+
+  const health = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(health.statusCode, 200, 'the app still serves')
+})
+
 t.test('no token, password or bad token reaches the logs; masked forms and the client IP do', async (t) => {
-  const built = await build(t, { TOKEN_RATE_LIMIT: '100000' })
+  // Counts are taken over this test's lines only; the hygiene checks cover the whole log.
+  const start = built.logs().length
   const WRONG_PASSWORD = 'Sup3rSecret-wrong!'
   const BAD_TOKEN = 'Distinctive-Bad-Token-Value-0123456789-abcdefghij'
 
@@ -69,7 +161,7 @@ t.test('no token, password or bad token reaches the logs; masked forms and the c
   t.equal(closed.reason, 'Invalid token')
 
   const logs = built.logs()
-  const lines = parseLines(logs)
+  const lines = parseLines(logs.slice(start))
   t.ok(lines.length > 5, `${lines.length} log lines`)
 
   t.notMatch(logs, accessToken, 'the access token is not logged')
@@ -77,8 +169,8 @@ t.test('no token, password or bad token reaches the logs; masked forms and the c
   if (typeof refreshToken === 'string') t.notMatch(logs, refreshToken, 'the refresh token is not logged')
   t.notMatch(logs, WRONG_PASSWORD, 'the wrong password is not logged')
   t.notMatch(logs, BAD_TOKEN, 'the bad token is not logged')
-  t.notOk(keysOf(lines).has('password'), 'no log line has a password field')
-  t.notOk(keysOf(lines).has('authorization'), 'no log line has an authorization header')
+  t.notOk(keysOf(parseLines(logs)).has('password'), 'no log line has a password field')
+  t.notOk(keysOf(parseLines(logs)).has('authorization'), 'no log line has an authorization header')
 
   const wsUrls = lines.map(requestUrl).filter((url): url is string => url?.startsWith('/ws') === true)
   t.ok(wsUrls.length >= 2, `the upgrade requests were logged: ${JSON.stringify(wsUrls)}`)
@@ -106,7 +198,6 @@ t.test('no token, password or bad token reaches the logs; masked forms and the c
 t.test('a percent-encoded query name is redacted too', async (t) => {
   // `%74oken` is `token` once decoded: the query parser finds the credential,
   // so the logged URL must not carry it in the clear.
-  const built = await build(t)
   const { access_token: token } = await built.login()
   const socket = await TestSocket.open(`${built.wsUrl}/ws?%74oken=${token}`)
   const first = await Promise.race([socket.next().then((m) => String(m.type)), socket.closed.then((c) => `closed ${c.code}`)])

@@ -1,13 +1,16 @@
-import t from 'tap'
 import { createUseWsgate, type ReactHooks, type UseWsgateOptions, type UseWsgateResult } from '../../src/client/react.js'
-import { build, waitFor } from '../helper.js'
-import { Recorder } from './recorder.js'
+
+export interface RenderedHook {
+  result: () => UseWsgateResult
+  rerender: (next: UseWsgateOptions) => void
+  unmount: () => void
+}
 
 /**
  * Just enough of React to run one hook: state slots by call order, effects
  * re-run when their deps change, cleanups on change and unmount.
  */
-function renderHook (props: UseWsgateOptions): { result: () => UseWsgateResult, rerender: (next: UseWsgateOptions) => void, unmount: () => void } {
+export function renderHook (props: UseWsgateOptions): RenderedHook {
   const slots: unknown[] = []
   const effects: Array<{ deps: readonly unknown[] | undefined, cleanup: (() => void) | undefined }> = []
   let cursor = 0
@@ -69,23 +72,3 @@ function renderHook (props: UseWsgateOptions): { result: () => UseWsgateResult, 
     }
   }
 }
-
-t.test('useWsgate connects, collects messages, sends, and closes on unmount', async (t) => {
-  const built = await build(t)
-  const { access_token: token } = await built.login()
-  const { WebSocket } = new Recorder().options
-  const hook = renderHook({ url: `${built.wsUrl}/ws`, token, WebSocket, maxMessages: 2 })
-  t.teardown(() => { hook.unmount() })
-  await waitFor(() => hook.result().status === 'open', 3000, 'open')
-  t.ok(hook.result().send({ type: 'test', n: 1 }))
-  t.ok(hook.result().send({ type: 'test', n: 2 }))
-  await waitFor(() => hook.result().messages.some((m) => m.n === 2), 3000, 'echo')
-  t.same(hook.result().messages.map((m) => m.n), [1, 2], 'capped at maxMessages: connection_established was dropped')
-  // A re-render with a fresh options object must not reconnect.
-  hook.rerender({ url: `${built.wsUrl}/ws`, token, WebSocket, maxMessages: 2 })
-  t.equal(hook.result().status, 'open')
-  t.equal(built.app.hub.connectionsOf('user'), 1, 'one socket across the renders')
-  hook.unmount()
-  await waitFor(() => built.app.hub.connectionsOf('user') === 0, 3000, 'the socket closed')
-  t.equal(hook.result().send({ type: 'test' }), false, 'send after unmount reports false')
-})

@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import { parseArgs, UsageError } from '../../scripts/bench/lib/args.js'
+import { clockTicksPerSecond, cpuSeconds, parseProcStat, parseProcStatus, rssKb, ticksToSeconds } from '../../scripts/bench/lib/proc.js'
+import { Results, formatSummary, targetRows } from '../../scripts/bench/lib/report.js'
+import { envExampleKeys, generousLimits, rangeProblems } from '../../scripts/bench/lib/servers.js'
+import { bucketOf, bucketRange, Histogram, median, pairedRatios, quantile, ratio, summarize } from '../../scripts/bench/lib/stats.js'
+import { panelsSvg } from '../../scripts/bench/lib/svg.js'
+import { benchMessage, parseSioPacket, readBenchFields, sioEventPacket, stampProblem } from '../../scripts/bench/lib/wire.js'
+
+/* The bench's own parts, one file: each is quick, and a test file costs a process. */
+
+// --- flags, limits and the report
+
+t.test('defaults, --quick, and explicit flags', async (t) => {
+  const full = parseArgs([])
+  t.equal(full.mode, 'bench')
+  t.equal(full.handshakes, 5000)
+  t.same(full.memory, [5000, 10000])
+  t.equal(full.subscribers, 1000)
+  t.same(full.servers, ['raw', 'sio', 'wsgate'])
+  const quick = parseArgs(['--quick'])
+  t.ok(quick.rounds < full.rounds && quick.handshakes < full.handshakes)
+  const picked = parseArgs(['--case', 'fanout', '--rounds=3', '--servers', 'ws,socket.io', '--env', 'BCRYPT_COST=4', '--no-build'])
+  t.same(picked.cases, ['fanout'])
+  t.equal(picked.rounds, 3)
+  t.same(picked.servers, ['raw', 'sio'])
+  t.same(picked.env, { BCRYPT_COST: '4' })
+  t.equal(picked.build, false)
+  const smoke = parseArgs(['--smoke', '--case', 'fanout', '--subscribers', '50'])
+  t.equal(smoke.smoke, true)
+  t.ok(smoke.rounds === 1 && smoke.seconds < 1 && smoke.handshakes < quick.handshakes, 'one round, short phases, tiny sizes')
+  t.equal(smoke.subscribers, 50, 'an explicit flag still wins')
+  t.equal(full.smoke, false)
+  const soak = parseArgs(['soak', '--minutes', '30'])
+  t.equal(soak.mode, 'soak')
+  t.equal(soak.minutes, 30)
+  t.equal(soak.sockets, 10000)
+})
+
+t.test('bad flags are usage errors', async (t) => {
+  t.throws(() => parseArgs(['--case', 'nope']), UsageError)
+  t.throws(() => parseArgs(['--rounds', '0']), UsageError)
+  t.throws(() => parseArgs(['--seconds', '0.5']), UsageError)
+  t.equal(parseArgs(['--smoke', '--seconds', '0.5']).seconds, 0.5, 'short phases only for a smoke run')
+  t.throws(() => parseArgs(['--frobnicate']), UsageError)
+  t.throws(() => parseArgs(['--rounds']), UsageError)
+  t.throws(() => parseArgs(['--env', 'NOEQUALS']), UsageError)
+})
+
+t.test('wsgate limits: every limit key of .env.example gets a generous value, windows do not', async (t) => {
+  const example = [
+    'TOKEN_RATE_LIMIT=10', 'LOGIN_FREE_FAILURES=5', 'LOGIN_MAX_BACKOFF_SECONDS=900', 'WS_MAX_CONNECTIONS_PER_USER=100',
+    'WS_MESSAGES_PER_SECOND=50', 'WS_MESSAGE_BURST=100', '# WS_CONNECTIONS_PER_IP=20', 'RATE_LIMIT_WINDOW_MS=60000', 'WS_MAX_PAYLOAD=65536'
+  ].join('\n')
+  t.same(envExampleKeys(example).length, 9)
+  const limits = generousLimits(example)
+  for (const key of ['TOKEN_RATE_LIMIT', 'LOGIN_FREE_FAILURES', 'WS_MAX_CONNECTIONS_PER_USER', 'WS_MESSAGES_PER_SECOND', 'WS_MESSAGE_BURST', 'WS_CONNECTIONS_PER_IP']) {
+    t.ok(Number(limits[key]) >= 1000, `${key} raised`)
+  }
+  for (const key of ['LOGIN_MAX_BACKOFF_SECONDS', 'RATE_LIMIT_WINDOW_MS', 'WS_MAX_PAYLOAD']) t.equal(limits[key], undefined, `${key} untouched`)
+  t.same([...rangeProblems('Invalid configuration:\n  - LOGIN_FREE_FAILURES must be a whole number from 0 to 1000 (got "1000000")')], [['LOGIN_FREE_FAILURES', '1000']])
+})
+
+t.test('results pair rounds, format medians with spread, and check targets', async (t) => {
+  const results = new Results()
+  const def = { key: 'fanout.sat.cpuUs', label: 'cpu', unit: 'µs', better: 'lower' as const, digits: 2 }
+  ;[6, 7, 8].forEach((v, round) => { results.add('raw', round, { ...def, value: v }) })
+  ;[6, 7, 16].forEach((v, round) => { results.add('wsgate', round, { ...def, value: v }) })
+  t.same(results.ratio('fanout.sat.cpuUs', 'wsgate', 'raw'), { n: 3, median: 1, min: 1, max: 2, q1: 1, q3: 1.5 })
+  t.equal(formatSummary(results.summary('fanout.sat.cpuUs', 'raw'), 2), '7.00 (6.00–8.00)')
+  const rows = targetRows(results, 'memory.kb@10000')
+  t.equal(rows[0]?.met, true, 'median ratio 1.0 meets ≤ 1.0× raw ws')
+  t.equal(rows.find((r) => r.measure.startsWith('RSS'))?.measured, 'not measured')
+  const svg = panelsSvg('t', 's', [{ title: 'p', unit: 'u', bars: [{ label: 'a', median: 1, min: 0.5, max: 2, color: '#000' }, { label: 'b', median: Number.NaN, min: Number.NaN, max: Number.NaN, color: '#111' }] }])
+  t.match(svg, /^<svg /)
+  t.notMatch(svg, /NaN/)
+})
+
+// --- statistics
+
+t.test('median and quantiles interpolate between ranks', async (t) => {
+  t.equal(median([3, 1, 2]), 2)
+  t.equal(median([4, 1, 3, 2]), 2.5)
+  t.equal(median([7]), 7)
+  t.ok(Number.isNaN(median([])), 'no values: NaN')
+  t.equal(quantile([1, 2, 3, 4, 5], 0.25), 2)
+  t.equal(quantile([10, 20], 0.75), 17.5)
+  t.equal(quantile([5, 1, 9], 0), 1)
+  t.equal(quantile([5, 1, 9], 1), 9)
+  t.equal(median([1, Number.NaN, 3]), 2, 'NaN (a missing round) is ignored')
+})
+
+t.test('summarize gives median with min–max and IQR', async (t) => {
+  t.same(summarize([5, 1, 4, 2, 3]), { n: 5, median: 3, min: 1, max: 5, q1: 2, q3: 4 })
+  t.equal(summarize([]), undefined)
+  t.equal(summarize([Number.NaN]), undefined)
+})
+
+t.test('paired ratios pair round i with round i', async (t) => {
+  t.same(pairedRatios([2, 4, 9], [1, 2, 3]), [2, 2, 3])
+  t.same(pairedRatios([2, Number.NaN, 6], [1, 2, 0]), [2], 'missing rounds and zero divisors are skipped')
+  t.ok(Number.isNaN(ratio(1, 0)))
+})
+
+t.test('histogram buckets are exact below 128 and within 1.6 % above', async (t) => {
+  for (let v = 0; v < 128; v++) if (bucketRange(bucketOf(v))[0] !== v) t.fail(`${v} is not exact`)
+  let previous = -1
+  for (let v = 1; v < 5_000_000; v = Math.ceil(v * 1.013) + 1) {
+    const index = bucketOf(v)
+    if (index < previous) t.fail(`bucket of ${v} below the previous one`)
+    previous = index
+    const [low, high] = bucketRange(index)
+    if (v < low || v >= high) t.fail(`${v} outside its bucket [${low}, ${high})`)
+    if ((high - low) / low > 1 / 64 + 1e-9 && v >= 128) t.fail(`bucket of ${v} too wide`)
+  }
+  t.pass('every value lies in its bucket; buckets grow and stay narrow')
+})
+
+t.test('histogram quantiles are close to exact ones, and merge', async (t) => {
+  const values = Array.from({ length: 10_000 }, (_, i) => 50 + ((i * 7919) % 20_000))
+  const a = new Histogram()
+  const b = new Histogram()
+  values.forEach((v, i) => { (i % 2 === 0 ? a : b).record(v) })
+  const merged = Histogram.from(a.toJSON())
+  merged.merge(b.toJSON())
+  t.equal(merged.count, values.length)
+  t.equal(merged.min, Math.min(...values))
+  t.equal(merged.max, Math.max(...values))
+  for (const q of [0.5, 0.9, 0.99]) {
+    const exact = quantile(values, q)
+    const approx = merged.quantile(q)
+    t.ok(Math.abs(approx - exact) / exact < 0.02, `q${q}: ${approx} vs ${exact}`)
+  }
+  t.ok(Math.abs(merged.mean - values.reduce((s, v) => s + v, 0) / values.length) < 1e-6)
+  t.ok(Number.isNaN(new Histogram().quantile(0.5)), 'empty: NaN')
+})
+
+// --- the wire: bench messages and Socket.IO packets
+
+t.test('bench messages have the requested size', async (t) => {
+  for (const size of [128, 256, 1000]) t.equal(Buffer.byteLength(benchMessage(3, 12345, 987654321012, size)), size)
+  const m = JSON.parse(benchMessage(1, 2, 3, 256)) as Record<string, unknown>
+  t.match(m, { type: 'bench', ph: 1, seq: 2, t: 3 })
+})
+
+t.test('readBenchFields finds the fields wherever the server put them', async (t) => {
+  const stamped = { ...JSON.parse(benchMessage(7, 42, 123456789, 256)) as object, user: 'user', timestamp: 1795412079.298, requestId: randomUUID() }
+  const json = JSON.stringify(stamped)
+  t.same(readBenchFields(Buffer.from(json)), { ph: 7, seq: 42, t: 123456789 })
+  // A server may build the frame in another order: stamps first, then the sender's fields.
+  const { user, requestId, timestamp, ...rest } = stamped
+  const reordered = JSON.stringify({ user, requestId, timestamp, ...rest })
+  t.same(readBenchFields(Buffer.from(reordered)), { ph: 7, seq: 42, t: 123456789 })
+  t.same(readBenchFields(Buffer.from(sioEventPacket(json))), { ph: 7, seq: 42, t: 123456789 }, 'inside a Socket.IO event')
+  t.equal(readBenchFields(Buffer.from('{"type":"connection_established","user":"user"}')), undefined)
+})
+
+t.test('stampProblem accepts a correctly stamped message and names what is wrong otherwise', async (t) => {
+  const sent = JSON.parse(benchMessage(1, 5, 99, 256)) as Record<string, unknown>
+  const good = { ...sent, user: 'user', timestamp: Date.now() / 1000, requestId: randomUUID() }
+  t.equal(stampProblem(good, 'user', 256), undefined)
+  t.match(stampProblem({ ...good, user: 'mallory' }, 'user', 256), /user/)
+  t.match(stampProblem({ ...good, timestamp: Date.now() }, 'user', 256), /timestamp/)
+  t.match(stampProblem({ ...good, requestId: 'abc' }, 'user', 256), /requestId/)
+  t.match(stampProblem({ ...good, pad: 'x' }, 'user', 256), /intact/)
+  t.match(stampProblem([good], 'user', 256), /object/)
+})
+
+t.test('Socket.IO packets', async (t) => {
+  t.same(parseSioPacket('0{"sid":"a"}'), { kind: 'open' })
+  t.same(parseSioPacket('2'), { kind: 'ping' })
+  t.same(parseSioPacket('40{"sid":"b"}'), { kind: 'connected' })
+  t.same(parseSioPacket('44{"message":"Invalid token"}'), { kind: 'connect-error', message: 'Invalid token' })
+  t.same(parseSioPacket('42["message",{"type":"x"}]'), { kind: 'event', name: 'message', data: { type: 'x' } })
+})
+
+// --- /proc
+
+t.test('parseProcStat reads utime, stime, cutime, cstime after the command name', async (t) => {
+  // Field 2 may hold spaces and parentheses; fields are counted from the last ")".
+  const line = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 1000 0 0 0 150 30 7 3 20 0 11 0 5000 1000000 20000 18446744073709551615\n'
+  t.same(parseProcStat(line), { utime: 150, stime: 30, cutime: 7, cstime: 3 })
+  t.equal(ticksToSeconds(parseProcStat(line), 100), 1.9)
+  t.throws(() => parseProcStat('garbage'))
+})
+
+t.test('parseProcStatus reads VmRSS, VmHWM and Threads', async (t) => {
+  const text = 'Name:\tnode\nVmPeak:\t 1000 kB\nVmHWM:\t   81234 kB\nVmRSS:\t   80000 kB\nThreads:\t11\n'
+  t.same(parseProcStatus(text), { vmRssKb: 80000, vmHwmKb: 81234, threads: 11 })
+})
+
+// The bench reads Linux's /proc; without it this test must fail, not pass unseen.
+t.test('this process: /proc counts the CPU it spends, RSS is positive', async (t) => {
+  const hz = clockTicksPerSecond()
+  t.ok(hz > 0)
+  // Busy until the kernel's own account (getrusage, in µs) shows 100 ms of
+  // CPU spent, however long that takes on a busy machine; /proc is read
+  // inside that span.
+  const start = process.cpuUsage()
+  const spent = (): number => {
+    const { user, system } = process.cpuUsage(start)
+    return (user + system) / 1e6
+  }
+  const before = cpuSeconds(process.pid)
+  let x = 0
+  while (spent() < 0.1) for (let i = 0; i < 10_000; i++) x += Math.sqrt(x + 1)
+  const after = cpuSeconds(process.pid)
+  const used = spent()
+  t.ok(x > 0)
+  // /proc counts whole ticks, utime and stime each rounded down: two ticks
+  // either way, and a little for the reads outside its span.
+  const seen = after - before
+  t.ok(Math.abs(seen - used) <= 2 / hz + 0.01, `/proc saw ${seen.toFixed(3)} s of the ${used.toFixed(3)} s getrusage saw`)
+  t.ok(seen >= 0.05, 'the work shows in utime+stime')
+  t.ok(rssKb(process.pid) > 1000)
+})

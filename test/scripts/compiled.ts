@@ -1,0 +1,52 @@
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { ROOT } from '../cli.js'
+
+/** What `npm run build` emits that tests start as child processes. */
+export type CompiledFile = 'dist/src/server.js' | 'dist/scripts/users.js' | 'dist/scripts/client.js'
+
+function newestFile (dir: string, pattern: RegExp): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && pattern.test(entry.name)) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
+  }
+  return newest
+}
+
+/**
+ * When the last `npm run build` finished. Not the compiled file's own mtime:
+ * tsc rebuilds incrementally and rewrites only the outputs whose source
+ * changed, so after an up-to-date build `dist/scripts/users.js` can be older
+ * than an unrelated file in src/. The build's last step
+ * (scripts/build-web.mjs) rewrites every file in dist/web/assets on each run.
+ */
+function lastBuild (): number {
+  try {
+    return newestFile(join(ROOT, 'dist', 'web', 'assets'), /./)
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * The absolute path of a compiled entry point, for a child started with
+ * plain `node` (a fraction of the cost of one started through tsx). Refuses
+ * a build older than the sources, so a test never passes against
+ * yesterday's code.
+ */
+export function compiled (file: CompiledFile): string {
+  const path = join(ROOT, file)
+  const built = lastBuild()
+  try {
+    statSync(path)
+  } catch {
+    throw new Error(`${path} is missing: run \`npm run build\` first (\`npm test\` does it for you)`)
+  }
+  const sources = Math.max(
+    newestFile(join(ROOT, 'src'), /\.(ts|mjs)$/),
+    newestFile(join(ROOT, 'scripts', 'lib'), /\.ts$/),
+    ...['users.ts', 'client.ts'].map((name) => statSync(join(ROOT, 'scripts', name)).mtimeMs)
+  )
+  if (sources > built) throw new Error(`${path} is older than the sources: run \`npm run build\` first (\`npm test\` does it for you)`)
+  return path
+}
