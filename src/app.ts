@@ -83,7 +83,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   if (config.docsEnabled) await app.register(openapi)
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl })
   await app.register(auditPlugin)
-  await app.register(passwordsPlugin, { cost: config.bcryptCost, size: config.bcryptThreads })
+  await app.register(passwordsPlugin, { cost: config.bcryptCost, size: config.bcryptThreads, nice: config.bcryptNice })
   await app.register(jwtPlugin, { config })
   await app.register(brokerPlugin)
   await app.register(authPlugin, { config, clock })

@@ -25,6 +25,8 @@ export interface Config {
   readonly bcryptCost: number
   /** bcrypt worker threads; defaults to the number of cores. */
   readonly bcryptThreads: number
+  /** The bcrypt threads' nice value: 19 (lowest priority) keeps a login storm off the event loop's CPU. */
+  readonly bcryptNice: number
   readonly testTokenEnabled: boolean
   readonly testTokenUser: string
   readonly wsTestToken: string | undefined
@@ -211,6 +213,7 @@ export function loadConfig (env: Env = process.env): Config {
     clockToleranceSeconds: r.int('JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
     bcryptCost: r.int('BCRYPT_COST', 10, 4, 15),
     bcryptThreads: r.int('BCRYPT_THREADS', Math.max(1, availableParallelism()), 1, 256),
+    bcryptNice: r.int('BCRYPT_NICE', 19, 0, 19),
     testTokenEnabled: testTokenEnabled && !isProduction,
     testTokenUser: r.string('TEST_TOKEN_USER', 'user'),
     wsTestToken: isProduction ? undefined : r.raw('WS_TEST_TOKEN'),

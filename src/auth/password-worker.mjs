@@ -3,7 +3,7 @@
 // on Node 20, and bootstrapping tsx in every worker cost ~0.4 s per thread.
 // tsc still checks this file (checkJs) and copies it to dist/ unchanged.
 import { setPriority } from 'node:os'
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import bcrypt from 'bcryptjs'
 
 /** @typedef {import('./password-jobs.js').PasswordJob} PasswordJob */
@@ -34,8 +34,11 @@ if (port === null) throw new Error('password-worker must be started as a worker 
 // On Linux a nice value belongs to the thread that sets it: lowering this
 // one's keeps a login storm from taking CPU from the event loop that fans
 // out messages, while bcrypt still uses every core the hub leaves idle.
+// BCRYPT_NICE=0 turns it off (a test suite on a busy machine wants its logins now).
+/** @type {number} */
+const nice = typeof workerData?.nice === 'number' ? workerData.nice : 19
 try {
-  setPriority(19)
+  if (nice !== 0) setPriority(nice)
 } catch {
   // Not permitted or not supported here: run at normal priority.
 }

@@ -61,14 +61,17 @@ export class PasswordHasher {
   private callCount = 0
   private dummyHash = ''
 
-  private constructor (readonly cost: number, readonly size: number) {}
+  private constructor (readonly cost: number, readonly size: number, readonly nice: number) {}
 
-  static async create (options: { cost: number, size?: number }): Promise<PasswordHasher> {
+  /** `nice`: the workers' scheduling priority, 0 (normal) to 19 (lowest, the default). */
+  static async create (options: { cost: number, size?: number, nice?: number }): Promise<PasswordHasher> {
     const { cost } = options
     if (!Number.isInteger(cost) || cost < 4 || cost > 31) throw new RangeError(`bcrypt cost must be a whole number from 4 to 31 (got ${cost})`)
     const size = options.size ?? Math.max(1, availableParallelism())
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`pool size must be a whole number of at least 1 (got ${size})`)
-    const hasher = new PasswordHasher(cost, size)
+    const nice = options.nice ?? 19
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError(`nice must be a whole number from 0 to 19 (got ${nice})`)
+    const hasher = new PasswordHasher(cost, size, nice)
     try {
       await Promise.all(Array.from({ length: size }, async () => await hasher.spawn()))
       // A real hash of the configured cost: comparing against it costs what a wrong password costs.
@@ -157,7 +160,7 @@ export class PasswordHasher {
     // --import hooks (tsx, a test runner's) cost ~0.4 s per thread. Given an
     // execArgv, Node parses the NODE_OPTIONS of the worker's env instead, so
     // that is left out too: under tap it carried a loader worth ~0.6 s more.
-    const worker = new Worker(WORKER_URL, { execArgv: [], env: workerEnv() })
+    const worker = new Worker(WORKER_URL, { execArgv: [], env: workerEnv(), workerData: { nice: this.nice } })
     const slot: Slot = { worker, ready: false, current: undefined, error: undefined }
     this.slots.add(slot)
     await new Promise<void>((resolve, reject) => {

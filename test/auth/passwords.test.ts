@@ -7,7 +7,7 @@ import { MAX_PASSWORD_BYTES, PasswordHasher, passwordProblem } from '../../src/a
 import passwordsPlugin from '../../src/plugins/passwords.js'
 import type { TestContext } from '../helper.js'
 
-async function hasher (t: TestContext, options: { cost: number, size?: number }): Promise<PasswordHasher> {
+async function hasher (t: TestContext, options: Parameters<typeof PasswordHasher.create>[0]): Promise<PasswordHasher> {
   const h = await PasswordHasher.create(options)
   t.teardown(async () => { await h.close() })
   return h
@@ -112,6 +112,16 @@ t.test('bcrypt threads run at the lowest priority; the event loop thread does no
   const niced = sharedThreads.filter((tid) => niceOf(tid) === 19)
   t.ok(niced.length >= 2, `the shared pool's two bcrypt workers are niced (threads it started: ${sharedThreads.length})`)
   t.equal(niceOf(String(process.pid)), 0, 'the main thread keeps normal priority')
+})
+
+t.test('nice 0 (BCRYPT_NICE=0) leaves the bcrypt threads at normal priority', async (t) => {
+  const before = new Set(threadIds())
+  const normal = await hasher(t, { cost: 4, size: 1, nice: 0 })
+  await normal.hash('a-password')
+  const started = threadIds().filter((tid) => !before.has(tid))
+  t.ok(started.length >= 1, 'the pool started a thread')
+  t.same(started.map(niceOf).filter((n) => n !== 0), [], 'none of its threads is niced')
+  await t.rejects(PasswordHasher.create({ cost: 4, nice: 20 }), RangeError)
 })
 
 t.test('with a cost-8 pool', async (t) => {
