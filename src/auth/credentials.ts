@@ -45,7 +45,7 @@ function fromQuery (query: unknown): Credentials {
 
 /**
  * Finds the credentials of a WebSocket upgrade, first found wins:
- * query string, then Authorization header, then subprotocol (DESIGN §1).
+ * query string, then Authorization header, then subprotocol (the order the protocol documents).
  */
 export function findCredentials (query: unknown, headers: IncomingHttpHeaders): Credentials {
   const inQuery = fromQuery(query)
