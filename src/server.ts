@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { buildApp } from './app.js'
+import { DemoAccountError } from './auth/demo-user.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 
 function readConfig (): Config {
@@ -17,7 +17,14 @@ function readConfig (): Config {
 }
 
 const config = readConfig()
-const app = await buildApp(config)
+// Loaded after the config is read: a bad variable is reported without first loading the whole app.
+const { buildApp } = await import('./app.js')
+const app = await buildApp(config).catch((err: unknown) => {
+  // A refusal to start is a sentence for the operator, not a stack trace.
+  if (!(err instanceof DemoAccountError)) throw err
+  process.stderr.write(`${err.message}\n`)
+  process.exit(1)
+})
 
 let closing = false
 async function shutdown (signal: string): Promise<void> {
