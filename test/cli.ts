@@ -4,32 +4,54 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-function newestSource (dir: string): number {
+/** What `npm run build` emits that tests start as child processes. */
+export type CompiledFile = 'dist/src/server.js' | 'dist/scripts/users.js' | 'dist/scripts/client.js'
+
+function newestFile (dir: string, pattern: RegExp): number {
   let newest = 0
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !/\.(ts|mjs)$/.test(entry.name)) continue
-    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
+    if (entry.isFile() && pattern.test(entry.name)) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
   }
   return newest
 }
 
 /**
- * The compiled CLI (`dist/scripts/<name>.js`) that `npm test` builds first:
- * a child started from JavaScript costs a fraction of one started through
- * tsx. Refuses a build older than the sources, so a test never passes
- * against yesterday's code.
+ * When the last `npm run build` finished. Not the compiled file's own mtime:
+ * tsc rebuilds incrementally and rewrites only the outputs whose source
+ * changed, so after an up-to-date build `dist/scripts/users.js` can be older
+ * than an unrelated file in src/. The build's last step
+ * (scripts/build-web.mjs) rewrites every file in dist/web/assets on each run.
  */
-export function compiledScript (name: 'users' | 'client'): string {
-  const file = join(ROOT, 'dist', 'scripts', `${name}.js`)
-  let built: number
+function lastBuild (): number {
   try {
-    built = statSync(file).mtimeMs
+    return newestFile(join(ROOT, 'dist', 'web', 'assets'), /./)
   } catch {
-    throw new Error(`${file} is missing: run \`npm run build\` first (\`npm test\` does it for you)`)
+    return 0
   }
-  const source = Math.max(newestSource(join(ROOT, 'src')), newestSource(join(ROOT, 'scripts', 'lib')), statSync(join(ROOT, 'scripts', `${name}.ts`)).mtimeMs)
-  if (source > built) throw new Error(`${file} is older than the sources: run \`npm run build\` first (\`npm test\` does it for you)`)
-  return file
+}
+
+/**
+ * The absolute path of a compiled entry point, for a child started with
+ * plain `node` (a fraction of the cost of one started through tsx; see
+ * NodeChild in test/scripts/child.ts for how to keep tap's loader out of it).
+ * Refuses a build older than the sources, so a test never passes against
+ * yesterday's code.
+ */
+export function compiled (file: CompiledFile): string {
+  const path = join(ROOT, file)
+  const built = lastBuild()
+  try {
+    statSync(path)
+  } catch {
+    throw new Error(`${path} is missing: run \`npm run build\` first (\`npm test\` does it for you)`)
+  }
+  const sources = Math.max(
+    newestFile(join(ROOT, 'src'), /\.(ts|mjs)$/),
+    newestFile(join(ROOT, 'scripts', 'lib'), /\.ts$/),
+    ...['users.ts', 'client.ts'].map((name) => statSync(join(ROOT, 'scripts', name)).mtimeMs)
+  )
+  if (sources > built) throw new Error(`${path} is older than the sources: run \`npm run build\` first (\`npm test\` does it for you)`)
+  return path
 }
 
 /** The environment for a child process without tap's loaders (NODE_OPTIONS, TAP_*), which would wrap and slow it. */

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { ROOT, childEnv } from './cli.js'
+import { ROOT, childEnv, compiled } from './cli.js'
 import { build, tempDir, testEnv } from './helper.js'
 import { NodeChild } from './scripts/child.js'
-import { compiled } from './scripts/compiled.js'
 import { TestSocket, closedWithin } from './ws-client.js'
 
 const PRODUCTION = { NODE_ENV: 'production', CORS_ORIGINS: 'https://app.example.com', WS_TEST_TOKEN: 'fixed-dev-token-0123456789' }

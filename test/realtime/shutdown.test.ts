@@ -1,62 +1,29 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { ROOT as ADMIN, loginAdmin } from '../admin/admin.js'
-import { ROOT, childEnv } from '../cli.js'
+import { childEnv, compiled } from '../cli.js'
 import { build, tempDir, testEnv } from '../helper.js'
+import { NodeChild } from '../scripts/child.js'
 import { TestSocket, closedWithin, type Closed } from '../ws-client.js'
 
-const SERVER = join(ROOT, 'dist', 'src', 'server.js')
 const PIN = 'shutdown-test-admin-pin'
 
-function newestFile (dir: string, pattern: RegExp): number {
-  let newest = 0
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && pattern.test(entry.name)) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
-  }
-  return newest
-}
-
-/**
- * The compiled server, refused when the last build is older than the sources
- * so the test never runs yesterday's code. The build's time is its newest
- * output: tsc leaves an output it would not change untouched.
- */
-function compiledServer (): string {
-  try {
-    statSync(SERVER)
-  } catch {
-    throw new Error(`${SERVER} is missing: run \`npm run build\` first`)
-  }
-  if (newestFile(join(ROOT, 'src'), /\.(ts|mjs)$/) > newestFile(join(ROOT, 'dist'), /\.js$/)) throw new Error(`${SERVER} is older than the sources: run \`npm run build\` first`)
-  return SERVER
-}
-
-type Server = ChildProcessByStdio<null, Readable, Readable>
-
-/** Resolves with the first JSON log line that `match` accepts. */
-async function logLine (child: Server, match: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-  return await new Promise((resolve, reject) => {
-    let buffered = ''
-    const timer = setTimeout(() => { reject(new Error(`log line not seen: ${buffered.slice(-2000)}`)) }, timeoutMs)
-    const onData = (chunk: Buffer): void => {
-      buffered += chunk.toString()
-      for (const text of buffered.split('\n')) {
-        if (!text.startsWith('{')) continue
-        const line = JSON.parse(text) as Record<string, unknown>
-        if (match(line)) {
-          clearTimeout(timer)
-          child.stdout.off('data', onData)
-          resolve(line)
-          return
-        }
-      }
+/** The first complete JSON log line on the child's stdout that `match` accepts, once it is there. */
+async function logLine (child: NodeChild, match: (line: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
+  const find = (stdout: string): Record<string, unknown> | undefined => {
+    // Complete lines only: the last piece may still be arriving.
+    for (const text of stdout.split('\n').slice(0, -1)) {
+      if (!text.startsWith('{')) continue
+      const line = JSON.parse(text) as Record<string, unknown>
+      if (match(line)) return line
     }
-    child.stdout.on('data', onData)
-  })
+    return undefined
+  }
+  await child.output((stdout) => find(stdout) !== undefined, what)
+  const line = find(child.stdout)
+  if (line === undefined) throw new Error(`${what} vanished`)
+  return line
 }
 
 async function login (url: string, username: string, password: string): Promise<string> {
@@ -66,7 +33,7 @@ async function login (url: string, username: string, password: string): Promise<
 }
 
 t.test('SIGTERM closes every socket with 1001, writes the audit queue and exits 0', async (t) => {
-  const script = compiledServer()
+  const script = compiled('dist/src/server.js')
   const dir = tempDir(t)
   // The server's database, with an admin in it, made by the app itself.
   const seed = await build(t, {}, { dir })
@@ -75,11 +42,11 @@ t.test('SIGTERM closes every socket with 1001, writes the audit queue and exits 
 
   // A long auth timeout: pending sockets must be closed by the shutdown, not by their timer.
   const env = childEnv({ ...testEnv(dir), HOST: '127.0.0.1', PORT: '0', ADMIN_TOKEN: PIN, WS_AUTH_TIMEOUT_MS: '60000' })
-  const child = spawn(process.execPath, [script], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => { child.kill('SIGKILL') })
-  const exited = new Promise<number | null>((resolve) => { child.on('exit', (code) => { resolve(code) }) })
-  const protections = logLine(child, (l) => l.msg === 'protections')
-  const listening = await logLine(child, (l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'))
+  // NodeChild starts it without tap's loader, from the temp folder: no .env there.
+  const child = new NodeChild(script, { cwd: dir, env, end: true })
+  t.teardown(() => { child.process.kill('SIGKILL') })
+  const listening = await logLine(child, (l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'), 'the listening line')
+  const protections = logLine(child, (l) => l.msg === 'protections', 'the protections line')
   const url = String(listening.msg).replace('Server listening at ', '')
   t.match(await protections, { wsMaxPending: 2000, wsMaxPendingPerIp: 20, wsMaxConnectionsPerIp: 1000, wsMaxSubscriptions: 100, adminPin: 'on', adminAuthFreeFailures: 5 }, 'the protections line lists the new limits')
   t.notOk(JSON.stringify(await protections).includes(PIN), 'and not the PIN')
@@ -101,14 +68,15 @@ t.test('SIGTERM closes every socket with 1001, writes the audit queue and exits 
   // Sent right after that failure was recorded, well inside the audit log's 250 ms batching.
   authenticating.send({ type: 'authenticate', token: userToken })
   const signalled = Date.now()
-  child.kill('SIGTERM')
+  child.process.kill('SIGTERM')
 
   const sockets = { pending, authenticating, user, elevated, admin, last }
   const closes: Record<string, Closed> = {}
   for (const [name, socket] of Object.entries(sockets)) closes[name] = await closedWithin(socket, 8000)
   for (const [name, closed] of Object.entries(closes)) t.same(closed, { code: 1001, reason: 'Server shutting down' }, `${name} got 1001`)
-  const code = await Promise.race([exited, new Promise<string>((resolve) => { setTimeout(() => { resolve('still running') }, 9000).unref() })])
-  t.equal(code, 0, 'the process exits 0')
+  // Killed, and a failure, if it is still running after 9 s.
+  const exit = await child.closed(9000)
+  t.equal(exit.code, 0, 'the process exits 0')
   t.ok(Date.now() - signalled < 5000, `within 5 s of SIGTERM (took ${Date.now() - signalled} ms)`)
 
   const db = new Database(join(dir, 'test.db'), { readonly: true })

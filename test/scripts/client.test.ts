@@ -3,9 +3,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { childEnv } from '../cli.js'
+import { childEnv, compiled } from '../cli.js'
 import { NodeChild, type Exit } from './child.js'
-import { compiled } from './compiled.js'
 
 /**
  * The client runs as a child process against a real server child process,

@@ -3,10 +3,9 @@ import { join } from 'node:path'
 import t from 'tap'
 import type { User, UserStore } from '../../src/store/users.js'
 import { parseCommand, UsageError } from '../../scripts/lib/users-args.js'
-import { childEnv } from '../cli.js'
+import { childEnv, compiled } from '../cli.js'
 import type { TestContext } from '../helper.js'
 import { runToEnd, type Exit } from './child.js'
-import { compiled } from './compiled.js'
 import { scratchDir } from './temp.js'
 
 /**
