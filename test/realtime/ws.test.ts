@@ -1,5 +1,6 @@
 import t from 'tap'
 import { hostileSuite } from './hostile.js'
+import { limitsSuite } from './limits.js'
 import { protocolSuite } from './ws-protocol.js'
 import { tokenSuite } from './ws-tokens.js'
 
@@ -8,3 +9,4 @@ import { tokenSuite } from './ws-tokens.js'
 t.test('protocol', async (t) => { await protocolSuite(t) })
 t.test('hostile tokens', async (t) => { await tokenSuite(t) })
 t.test('hostile clients', async (t) => { await hostileSuite(t) })
+t.test('connection and subscription limits', async (t) => { limitsSuite(t) })
