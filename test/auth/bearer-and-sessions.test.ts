@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { build, type Built } from '../helper.js'
 import { TestSocket, closedWithin } from '../ws-client.js'
 import { base64url, decodeJwtPart, forgeToken, nowSeconds } from './forge.js'
+import { claimsSuite } from './token-claims.js'
 
 // What an issued token is good for, and how its session ends: Bearer on /me,
 // the test token, refresh rotation and revocation. One app serves every test
@@ -340,3 +341,5 @@ t.test('disabling a user closes every socket of that user', async (t) => {
   const again = await TestSocket.open(`${built.wsUrl}/ws?token=${a.access_token}`)
   t.same(await closedWithin(again), { code: 1008, reason: 'Invalid token' }, 'a disabled user cannot reconnect')
 })
+
+t.test('token claims: iat and lifetime, on REST and /ws', async (t) => { claimsSuite(t, built) })

@@ -3,6 +3,7 @@ import { backoffMs } from '../../src/auth/login-throttle.js'
 import { ManualClock } from '../clock.js'
 import { build, type Built } from '../helper.js'
 import { decodeJwtPart, nowSeconds } from './forge.js'
+import { throttleModelSuite } from './throttle-model.js'
 
 // POST /token: the password grant, its errors, and its two throttles (per IP
 // and per username). Most tests share one app; a test builds its own only when
@@ -342,3 +343,5 @@ t.test('backoff doubles past the free failures, capped', async (t) => {
   t.same([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffMs(n, policy)), [0, 0, 0, 1000, 2000, 4000, 8000, 10_000])
   t.equal(backoffMs(1000, policy), 10_000, 'huge counts stay at the cap')
 })
+
+t.test('the login throttle model, on its defaults', async (t) => { throttleModelSuite(t) })
