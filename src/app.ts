@@ -2,7 +2,6 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
-import rateLimit from '@fastify/rate-limit'
 import type { DestinationStream } from 'pino'
 import { systemClock, type Clock } from './clock.js'
 import type { Config, TrustProxy } from './config.js'
@@ -77,7 +76,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(errorHandler)
   await app.register(formbody)
   await app.register(helmet)
-  await app.register(rateLimit, { global: false })
   await app.register(cors, { origin: config.corsOrigins === undefined ? true : [...config.corsOrigins] })
   // Before every route plugin: it collects routes as they are added.
   if (config.docsEnabled) await app.register(openapi)

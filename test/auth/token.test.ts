@@ -265,9 +265,9 @@ async function attempt (b: Built, body: Record<string, string>, from: { ip: stri
   return { status: res.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined, error: res.json<{ error: unknown }>().error }
 }
 
-// The per-IP limit (@fastify/rate-limit) counts in real one-minute windows:
-// each test below uses socket addresses or forwarded clients of its own, so
-// the tests can share an app without sharing an allowance, and none waits.
+// The per-IP limits count in one-minute windows: each test below uses socket
+// addresses or forwarded clients of its own, so the tests can share an app
+// without sharing an allowance.
 t.test('per-IP limit, TRUST_PROXY off', async (t) => {
   const limited = await build(t, { TOKEN_RATE_LIMIT: '10' })
 
