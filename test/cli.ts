@@ -16,15 +16,13 @@ function newestFile (dir: string, pattern: RegExp): number {
 }
 
 /**
- * When the last `npm run build` finished. Not the compiled file's own mtime:
- * tsc rebuilds incrementally and rewrites only the outputs whose source
- * changed, so after an up-to-date build `dist/scripts/users.js` can be older
- * than an unrelated file in src/. The build's last step
- * (scripts/build-web.mjs) rewrites every file in dist/web/assets on each run.
+ * When the last `npm run build` finished: its last step touches dist/.built.
+ * Not the compiled file's own mtime (tsc rewrites only the outputs whose
+ * source changed), nor the pages' (the web tests rebuild those alone).
  */
 function lastBuild (): number {
   try {
-    return newestFile(join(ROOT, 'dist', 'web', 'assets'), /./)
+    return statSync(join(ROOT, 'dist', '.built')).mtimeMs
   } catch {
     return 0
   }
