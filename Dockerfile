@@ -11,7 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build-web.mjs ./scripts/
+COPY scripts ./scripts
 COPY src ./src
 # tsc -p tsconfig.build.json: rootDir "." and outDir "dist", so src/server.ts
 # becomes dist/src/server.js; scripts/build-web.mjs bundles the pages into dist/web.
@@ -27,6 +27,8 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=8000
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The users CLI is compiled too, so the image can create its first admin:
+#   node dist/scripts/users.js add <name> --role admin   (reads the password on stdin)
 
 # The default DATABASE_URL (sqlite:./data/wsgate.db) writes here.
 RUN mkdir -p /app/data && chown node:node /app/data

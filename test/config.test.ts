@@ -346,6 +346,14 @@ t.test('Dockerfile', async (t) => {
     const outTop = (outDir ?? '').split('/')[0]!
     t.ok(stage.some((i) => i.op === 'COPY' && new RegExp(`^--from=\\S+\\s+\\S*/${outTop}\\s`).test(i.args)),
       `final stage copies ${outTop}/ from the build stage`)
+
+    // Every input of the build (the tsconfig's include list, the pages builder) reaches the build stage.
+    const copied = read('Dockerfile').split('\n').filter((line) => /^COPY\s+(?!--from)/.test(line))
+      .flatMap((line) => line.trim().split(/\s+/).slice(1, -1))
+    const include = (JSON.parse(read(configFile).replace(/^\s*\/\/.*$/gm, '')) as { include?: string[] }).include ?? []
+    for (const input of [...include, 'scripts/build-web.mjs']) {
+      t.ok(copied.some((source) => input === source || input.startsWith(`${source}/`)), `the build stage copies ${input}`)
+    }
   })
 })
 
