@@ -12,6 +12,7 @@ import authPlugin from './auth/plugin.js'
 import authRoutes from './auth/routes.js'
 import errorHandler from './http/error-handler.js'
 import healthRoutes from './http/health.js'
+import metricsRoute from './http/metrics.js'
 import openapi from './http/openapi.js'
 import { clientErrorHandler } from './http/client-errors.js'
 import { serializeRequest } from './http/logging.js'
@@ -91,6 +92,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(adminAuditRoutes)
   await app.register(adminStatsRoute)
   await app.register(healthRoutes)
+  await app.register(metricsRoute)
   await app.register(webPages)
   return app
 }

@@ -1,17 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { ADMIN_ROLE } from '../auth/bearer.js'
+import { sameSecret } from '../auth/same-secret.js'
 import type { Connection } from '../realtime/connection.js'
 import { isChannelName, stamp, type ClientMessage } from '../realtime/messages.js'
 import { ErrorCode, GLOBAL_CHANNEL, ReservedType } from '../realtime/protocol.js'
 import { statsUpdate } from '../realtime/stats.js'
 
 const MAX_BROADCAST_LENGTH = 4096
-
-/** Constant time whatever the lengths: digests are always 32 bytes. */
-function samePin (given: string, expected: string): boolean {
-  const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
-  return timingSafeEqual(digest(given), digest(expected))
-}
 
 function withRequestId (message: ClientMessage): { requestId?: string } {
   return typeof message.requestId === 'string' ? { requestId: message.requestId } : {}
@@ -26,7 +20,7 @@ interface Checked {
 /** The PIN first, in constant time; otherwise the token as an access token with role admin. */
 async function checkAdminToken (conn: Connection, token: string): Promise<Checked> {
   const { adminToken } = conn.ctx.config
-  if (adminToken !== undefined && samePin(token, adminToken)) return { ok: true, reason: 'admin PIN' }
+  if (adminToken !== undefined && sameSecret(token, adminToken)) return { ok: true, reason: 'admin PIN' }
   const outcome = await conn.ctx.authenticator.authenticate(token)
   if (outcome.ok && outcome.principal.roles.includes(ADMIN_ROLE)) return { ok: true, reason: `admin token of ${outcome.principal.username}` }
   return { ok: false, reason: outcome.ok ? 'token without role admin' : `token ${outcome.failure}` }

@@ -68,6 +68,11 @@ export class RealtimeStats {
     this.loopDelay.enable()
   }
 
+  /** Messages received from and delivered to sockets since start (Prometheus counters). */
+  get totals (): { readonly messagesIn: number, readonly messagesOut: number } {
+    return { messagesIn: this.messagesIn, messagesOut: this.messagesOut }
+  }
+
   received (): void { this.messagesIn++ }
   sent (count: number): void { this.messagesOut += count }
 
