@@ -9,7 +9,7 @@
 //   4. starts the machine's PostgreSQL and Redis when they are installed but down.
 // Nothing here is fatal: a test that needs a missing service fails and says why.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs'
 import { connect } from 'node:net'
 
 const say = (line) => { process.stderr.write(`test-setup: ${line}\n`) }
@@ -87,6 +87,7 @@ if (!await listening(5432)) {
 if (!await listening(6379)) {
   if (has('redis-server')) {
     say('starting Redis')
+    if (isRoot) for (const dir of ['/var/lib/redis', '/var/log/redis']) mkdirSync(dir, { recursive: true })
     run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no',
       ...(isRoot ? ['--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log'] : [])])
     say(await waitListening(6379, 10_000) ? 'Redis is up' : 'Redis did not come up; tests that need it will fail')

@@ -1,4 +1,4 @@
-import { MemoryBackoff, type Backoff, type BackoffPolicy } from '../auth/login-throttle.js'
+import { MemoryBackoff, type Backoff, type BackoffPolicy } from '../auth/backoff.js'
 
 /** An attempt that was not checked because its user or IP is still waiting. */
 export interface LockedOut {

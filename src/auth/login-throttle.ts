@@ -1,8 +1,5 @@
 import { MemoryBackoff, backoffMs, type BackoffPolicy } from './backoff.js'
 
-// Re-exported: other backoffs (admin lockout) import the doubling rule from here.
-export { MemoryBackoff, backoffMs, type Backoff, type BackoffPolicy } from './backoff.js'
-
 /**
  * Login throttling for the token endpoints. Four counters, each aimed at one
  * threat without punishing the honest:

@@ -106,10 +106,6 @@ export class Hub {
     return this.closeEach(this.byUser.get(username), spec)
   }
 
-  closeAll (spec: CloseSpec): number {
-    return this.closeEach(this.all, spec)
-  }
-
   private closeEach (set: Set<HubClient> | undefined, spec: CloseSpec): number {
     if (set === undefined) return 0
     // Copy first: closing a client removes it from the set being walked.

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { backoffMs } from '../../src/auth/login-throttle.js'
+import { backoffMs } from '../../src/auth/backoff.js'
 import { ManualClock } from '../clock.js'
 import { build, type Built } from '../helper.js'
 import { decodeJwtPart, nowSeconds } from './forge.js'
