@@ -36,7 +36,11 @@ export interface Config {
   readonly adminAuthFreeFailures: number
   readonly adminAuthMaxBackoffSeconds: number
   readonly databaseUrl: string
+  /** Postgres connections per instance; SQLite ignores it. */
+  readonly databasePoolSize: number
   readonly redisUrl: string | undefined
+  /** Put before every Redis key and channel, so several deployments can share one Redis. */
+  readonly redisKeyPrefix: string
   readonly corsOrigins: readonly string[] | undefined
   /** Every `POST /token` and `/token/revoke` request per IP per minute: a cap that only protects bcrypt's CPU. */
   readonly tokenRateLimit: number
@@ -158,6 +162,11 @@ class Reader {
   }
 }
 
+/** A URL with its password (and user) hidden, for error messages and logs. */
+export function redactUrl (url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@')
+}
+
 export function loadConfig (env: Env = process.env): Config {
   const r = new Reader(env)
   const nodeEnv = r.oneOf('NODE_ENV', NODE_ENVS, 'development')
@@ -187,8 +196,12 @@ export function loadConfig (env: Env = process.env): Config {
   }
 
   const databaseUrl = r.string('DATABASE_URL', 'sqlite:./data/wsgate.db')
-  if (!/^sqlite:/.test(databaseUrl)) {
-    r.problems.push(`DATABASE_URL must start with sqlite: (Postgres support comes with the scale-out work; got "${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}")`)
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    r.problems.push(`DATABASE_URL must start with sqlite: or postgres:// (got "${redactUrl(databaseUrl)}")`)
+  }
+  const redisUrl = r.raw('REDIS_URL')
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    r.problems.push(`REDIS_URL must start with redis:// or rediss:// (got "${redactUrl(redisUrl)}")`)
   }
 
   // Node refuses a headers timeout longer than the request timeout it belongs to.
@@ -222,7 +235,9 @@ export function loadConfig (env: Env = process.env): Config {
     adminAuthFreeFailures: r.int('ADMIN_AUTH_FREE_FAILURES', 5, 0, 1000),
     adminAuthMaxBackoffSeconds: r.int('ADMIN_AUTH_MAX_BACKOFF_SECONDS', 3600, 1, 86400),
     databaseUrl,
-    redisUrl: r.raw('REDIS_URL'),
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 1000),
+    redisUrl,
+    redisKeyPrefix: r.string('REDIS_KEY_PREFIX', 'wsgate:'),
     corsOrigins,
     tokenRateLimit: r.int('TOKEN_RATE_LIMIT', 300, 1, 1000000),
     loginIpFailuresPerMinute: r.int('LOGIN_IP_FAILURES_PER_MINUTE', 10, 1, 1000000),

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import type { Broker } from '../realtime/broker.js'
+import type { Broker } from '../broker/broker.js'
 import type { SessionStore } from '../store/sessions.js'
 import type { User, UserStore } from '../store/users.js'
 import type { TokenService } from './tokens.js'

@@ -24,7 +24,7 @@ declare module 'fastify' {
 /** The hub, its WebSocket server and the routes that feed it. */
 export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, clock }) => {
   const hub = new Hub()
-  const stats = new RealtimeStats(hub)
+  const stats = new RealtimeStats(hub, fastify.instanceId)
   fastify.decorate('hub', hub)
   fastify.decorate('realtimeStats', stats)
   const ctx: RealtimeContext = {

@@ -1,4 +1,4 @@
-import type { Broker } from './broker.js'
+import type { Broker } from '../broker/broker.js'
 import { channelOf, checkMessage, stamp, type MessageError, type StampedMessage } from './messages.js'
 import { ErrorCode, isReservedType } from './protocol.js'
 

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto'
-import { hostname } from 'node:os'
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import type { Refusal } from './admission.js'
 import type { Hub } from './hub.js'
@@ -54,7 +52,6 @@ const round = (n: number): number => Math.round(n * 100) / 100
  * path; rates are worked out only when a snapshot is taken.
  */
 export class RealtimeStats {
-  readonly instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   pending = 0
   readonly refusedHandshakes: Record<Refusal, number> = { connectionsPerIp: 0, pendingPerIp: 0, pendingTotal: 0 }
   private messagesIn = 0
@@ -64,7 +61,7 @@ export class RealtimeStats {
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 })
   private last = { at: performance.now(), in: 0, out: 0 }
 
-  constructor (private readonly hub: Hub) {
+  constructor (private readonly hub: Hub, readonly instanceId: string) {
     this.loopDelay.enable()
   }
 
