@@ -84,7 +84,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(auditPlugin)
   await app.register(passwordsPlugin, { cost: config.bcryptCost, size: config.bcryptThreads, nice: config.bcryptNice })
   await app.register(jwtPlugin, { config })
-  await app.register(brokerPlugin)
+  await app.register(brokerPlugin, { config })
   await app.register(authPlugin, { config, clock })
   await app.register(realtimePlugin, { config, clock })
   await app.register(authRoutes, { config })

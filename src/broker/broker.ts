@@ -29,12 +29,17 @@ export interface Broker {
   subscribe (listener: BrokerListener): void
   /** Runs after the link to the other instances came back, so events missed meanwhile can be caught up. */
   onReconnect (listener: () => void): void
+  /** Publishes that did not reach the other instances, since start (a Prometheus counter). */
+  readonly publishErrors: number
+  /** Called with the age in ms of every event that arrived from another instance (delivery lag). */
+  onRemoteDelivery (listener: (lagMs: number) => void): void
   close (): Promise<void>
 }
 
 export class MemoryBroker implements Broker {
   readonly name = 'memory'
   readonly healthy = true
+  readonly publishErrors = 0
   private readonly listeners: BrokerListener[] = []
 
   constructor (readonly instanceId: string) {}
@@ -48,6 +53,8 @@ export class MemoryBroker implements Broker {
   }
 
   onReconnect (): void {}
+
+  onRemoteDelivery (): void {}
 
   async close (): Promise<void> {
     this.listeners.length = 0

@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
-import { MemoryBroker, type Broker } from '../broker/broker.js'
+import type { Broker } from '../broker/broker.js'
+import { openBroker } from '../broker/open.js'
+import type { Config } from '../config.js'
 import { newInstanceId } from '../instance-id.js'
 
 declare module 'fastify' {
@@ -10,11 +12,11 @@ declare module 'fastify' {
   }
 }
 
-/** The event bus between instances; in-process until REDIS_URL wiring lands. */
-export default fp(async (fastify) => {
+/** The event bus between instances; in-process, or Redis pub/sub with REDIS_URL. */
+export default fp<{ config: Config }>(async (fastify, { config }) => {
   const instanceId = newInstanceId()
   fastify.decorate('instanceId', instanceId)
-  const broker: Broker = new MemoryBroker(instanceId)
+  const broker = await openBroker(config, instanceId)
   fastify.decorate('broker', broker)
   fastify.addHook('onClose', async () => {
     await broker.close()
