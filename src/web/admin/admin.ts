@@ -1,7 +1,7 @@
 import { TokenSession, WsgateClient, WsgateHttpError, type ConnectionStatus, type ServerMessage, type StatusInfo } from '../../client/index.js'
 import { byId, errorText, notice, wsOrigin } from '../dom.js'
 import { drawChart } from './chart.js'
-import { renderFailures, renderStats, renderUsers, type Account, type AuditItem, type Stats } from './panels.js'
+import { renderFailures, renderInstances, renderStats, renderUsers, type Account, type AuditItem, type Stats } from './panels.js'
 
 /*
  * The admin dashboard: live stats over /admin/ws, users with a kick button,
@@ -21,6 +21,7 @@ const ui = {
   dashboard: byId('dashboard', HTMLDivElement),
   users: byId('users-table', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
   failures: byId('failures-table', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
+  instances: document.querySelector<HTMLTableElement>('#instances-table')?.tBodies[0] ?? null,
   reloadUsers: byId('reload-users', HTMLButtonElement),
   reloadFailures: byId('reload-failures', HTMLButtonElement),
   broadcastForm: byId('broadcast-form', HTMLFormElement),
@@ -90,12 +91,14 @@ function kick (username: string): void {
 
 function onStats (stats: Stats): void {
   renderStats(stats)
+  if (ui.instances !== null) renderInstances(ui.instances, stats)
+  const sums = stats.total ?? stats
   samples = [...samples, {
     at: Date.now(),
-    connections: stats.connections ?? 0,
-    users: stats.users ?? 0,
-    in: stats.messagesInPerSecond ?? 0,
-    out: stats.messagesOutPerSecond ?? 0
+    connections: sums.connections ?? 0,
+    users: sums.users ?? 0,
+    in: sums.messagesInPerSecond ?? 0,
+    out: sums.messagesOutPerSecond ?? 0
   }].slice(-CAPACITY)
   const first = samples[0]
   const span = first === undefined ? 0 : (Date.now() - first.at) / 1000
@@ -103,7 +106,7 @@ function onStats (stats: Stats): void {
   if (ui.chartConnections !== null) drawChart(ui.chartConnections, [{ values: samples.map((s) => s.connections), tone: 's0' }, { values: samples.map((s) => s.users), tone: 's1' }], CAPACITY, caption)
   if (ui.chartMessages !== null) drawChart(ui.chartMessages, [{ values: samples.map((s) => s.in), tone: 's1' }, { values: samples.map((s) => s.out), tone: 's2' }], CAPACITY, caption)
   // A new failure shows in the table without waiting for the poll.
-  const failures = stats.authFailuresLastMinute ?? 0
+  const failures = sums.authFailuresLastMinute ?? 0
   if (lastFailures !== -1 && failures > lastFailures) void loadFailures()
   lastFailures = failures
 }

@@ -13,6 +13,26 @@ export interface Stats {
   memory?: { rss?: number, heapUsed?: number }
   eventLoopDelayMs?: { p50?: number, p99?: number, max?: number }
   uptimeSeconds?: number
+  /** Every instance heard from, this one included; absent on a server that predates scale-out. */
+  instances?: InstanceRow[]
+  /** The sum over `instances`: what the cards show when present. */
+  total?: Totals
+}
+
+export interface Totals {
+  instanceCount?: number
+  connections?: number
+  users?: number
+  pending?: number
+  messagesInPerSecond?: number
+  messagesOutPerSecond?: number
+  authSuccessesLastMinute?: number
+  authFailuresLastMinute?: number
+}
+
+export interface InstanceRow extends Totals {
+  instanceId?: string
+  uptimeSeconds?: number
 }
 
 export interface Account {
@@ -35,18 +55,41 @@ const num = (value: number | undefined, digits = 0): string => value === undefin
 const mib = (bytes: number | undefined): string => bytes === undefined ? '–' : `${(bytes / 1048576).toFixed(0)} MiB`
 
 export function renderStats (stats: Stats): void {
-  byId('stat-connections', HTMLDivElement).textContent = num(stats.connections)
-  byId('stat-users', HTMLDivElement).textContent = num(stats.users)
-  byId('stat-pending', HTMLDivElement).textContent = num(stats.pending)
-  byId('stat-in', HTMLDivElement).textContent = num(stats.messagesInPerSecond, 1)
-  byId('stat-out', HTMLDivElement).textContent = num(stats.messagesOutPerSecond, 1)
-  byId('stat-auth-ok', HTMLDivElement).textContent = num(stats.authSuccessesLastMinute)
-  byId('stat-auth-fail', HTMLDivElement).textContent = num(stats.authFailuresLastMinute)
-  byId('card-auth-fail', HTMLDivElement).classList.toggle('bad', (stats.authFailuresLastMinute ?? 0) > 0)
+  // The cards show the whole deployment; memory, loop delay and uptime stay this instance's.
+  const sums: Totals = stats.total ?? stats
+  byId('stat-connections', HTMLDivElement).textContent = num(sums.connections)
+  byId('stat-users', HTMLDivElement).textContent = num(sums.users)
+  byId('stat-pending', HTMLDivElement).textContent = num(sums.pending)
+  byId('stat-in', HTMLDivElement).textContent = num(sums.messagesInPerSecond, 1)
+  byId('stat-out', HTMLDivElement).textContent = num(sums.messagesOutPerSecond, 1)
+  byId('stat-auth-ok', HTMLDivElement).textContent = num(sums.authSuccessesLastMinute)
+  byId('stat-auth-fail', HTMLDivElement).textContent = num(sums.authFailuresLastMinute)
+  byId('card-auth-fail', HTMLDivElement).classList.toggle('bad', (sums.authFailuresLastMinute ?? 0) > 0)
   byId('stat-memory', HTMLDivElement).textContent = `${mib(stats.memory?.rss)} / ${mib(stats.memory?.heapUsed)}`
   byId('stat-loop', HTMLDivElement).textContent = stats.eventLoopDelayMs?.p99 === undefined ? '–' : `${stats.eventLoopDelayMs.p99.toFixed(1)} ms`
   byId('stat-uptime', HTMLDivElement).textContent = stats.uptimeSeconds === undefined ? '–' : duration(stats.uptimeSeconds)
   byId('instance', HTMLSpanElement).textContent = stats.instanceId === undefined ? '' : `instance ${stats.instanceId}`
+}
+
+/** One row per instance and a total row; the instance this dashboard's socket is on is marked. */
+export function renderInstances (tbody: HTMLTableSectionElement, stats: Stats): void {
+  const rows = stats.instances ?? []
+  if (rows.length === 0) {
+    tbody.replaceChildren(emptyRow(8, 'This server reports no instance rows'))
+    return
+  }
+  const cells = (row: InstanceRow): HTMLTableCellElement[] => [
+    h('td', {}, num(row.connections)), h('td', {}, num(row.users)), h('td', {}, num(row.pending)),
+    h('td', {}, num(row.messagesInPerSecond, 1)), h('td', {}, num(row.messagesOutPerSecond, 1)),
+    h('td', {}, num(row.authFailuresLastMinute))
+  ]
+  tbody.replaceChildren(
+    ...rows.map((row) => h('tr', { 'data-instance': row.instanceId ?? '' },
+      h('td', { class: 'mono' }, row.instanceId ?? '–', row.instanceId === stats.instanceId ? h('span', { class: 'muted' }, ' (this one)') : null),
+      ...cells(row),
+      h('td', {}, row.uptimeSeconds === undefined ? '–' : duration(row.uptimeSeconds)))),
+    h('tr', { class: 'total' }, h('td', {}, h('b', {}, `Total · ${rows.length}`)), ...cells(stats.total ?? {}), h('td', {}, ''))
+  )
 }
 
 function emptyRow (columns: number, text: string): HTMLTableRowElement {
