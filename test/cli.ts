@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** What `npm run build` emits that tests start as child processes. */
-export type CompiledFile = 'dist/src/server.js' | 'dist/scripts/users.js' | 'dist/scripts/client.js'
+export type CompiledFile = 'dist/src/server.js' | 'dist/scripts/users.js' | 'dist/scripts/client.js' | 'dist/scripts/db-copy.js'
 
 function newestFile (dir: string, pattern: RegExp): number {
   let newest = 0
@@ -46,7 +46,7 @@ export function compiled (file: CompiledFile): string {
   const sources = Math.max(
     newestFile(join(ROOT, 'src'), /\.(ts|mjs)$/),
     newestFile(join(ROOT, 'scripts', 'lib'), /\.ts$/),
-    ...['users.ts', 'client.ts'].map((name) => statSync(join(ROOT, 'scripts', name)).mtimeMs)
+    ...['users.ts', 'client.ts', 'db-copy.ts'].map((name) => statSync(join(ROOT, 'scripts', name)).mtimeMs)
   )
   if (sources > built) throw new Error(`${path} is older than the sources: run \`npm run build\` first (\`npm test\` does it for you)`)
   return path

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
-import type { UserStore } from '../store/users.js'
+import { DuplicateUserError, type UserStore } from '../store/users.js'
 import type { PasswordHasher } from './passwords.js'
 
 export const DEMO_USERNAME = 'user'
@@ -32,6 +32,12 @@ export async function ensureDemoUser (config: Config, users: UserStore, password
     return
   }
   if (await users.count() > 0) return
-  await users.create({ username: DEMO_USERNAME, passwordHash: await passwords.hash(DEMO_PASSWORD) })
+  try {
+    await users.create({ username: DEMO_USERNAME, passwordHash: await passwords.hash(DEMO_PASSWORD) })
+  } catch (err) {
+    // Another instance starting on the same empty database made it first.
+    if (err instanceof DuplicateUserError) return
+    throw err
+  }
   log.warn({ username: DEMO_USERNAME }, 'created the demo account with the well-known password "password"; a production start refuses it until it is changed or disabled')
 }

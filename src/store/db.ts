@@ -1,59 +1,37 @@
-import { mkdirSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
-import SQLite from 'better-sqlite3'
-import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Database } from './schema.js'
-import { migrateToLatest } from './migrations.js'
+import { openPostgres } from './postgres.js'
+import { openSqlite } from './sqlite.js'
+
+export { sqlitePath } from './sqlite.js'
 
 export type Db = Kysely<Database>
 
-/** `sqlite:./data/wsgate.db`, `sqlite:///abs/path.db` or `sqlite:relative.db` → a file path. */
-export function sqlitePath (databaseUrl: string): string {
-  const rest = databaseUrl.replace(/^sqlite:(\/\/)?/, '')
-  if (rest === '') throw new Error('DATABASE_URL names no SQLite file')
-  return resolve(rest)
+export type Engine = 'sqlite' | 'postgres'
+
+export interface OpenOptions {
+  /** Postgres connections kept at most (DATABASE_POOL_SIZE); SQLite has one. Default 10. */
+  readonly poolSize?: number
+  /** Told of a failed idle Postgres connection, which the pool then replaces. Default: ignored. */
+  readonly onIdleError?: (err: Error) => void
 }
 
-/** Distinct statements kept; `IN (…)` lists of many sizes must not grow it without bound. */
-const STATEMENT_CACHE_SIZE = 256
+export const DEFAULT_POOL_SIZE = 10
+
+/** Which engine a DATABASE_URL names: `postgres://` or `postgresql://`, else a SQLite file. */
+export function engineOf (databaseUrl: string): Engine {
+  return /^postgres(ql)?:\/\//i.test(databaseUrl) ? 'postgres' : 'sqlite'
+}
 
 /**
- * Kysely's SQLite driver prepares every query afresh, and preparing (parsing
- * and planning the SQL) costs far more than running it: ~250 µs against
- * ~10 µs for a user lookup. Kysely compiles a query to the same SQL text each
- * time, so statements are kept by that text and reused.
+ * Opens the database named by DATABASE_URL and brings its schema up to date.
+ * Every store runs the same Kysely queries on either engine; docs/STORAGE.md
+ * says why the schema is the same on both.
  */
-function withStatementCache (sqlite: SQLite.Database): SqliteDatabase {
-  const statements = new Map<string, SqliteStatement>()
-  return {
-    close: () => { sqlite.close() },
-    prepare: (sql) => {
-      let statement = statements.get(sql)
-      if (statement === undefined) {
-        if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear()
-        statement = sqlite.prepare(sql)
-        statements.set(sql, statement)
-      }
-      return statement
-    }
-  }
-}
-
-/** Opens the database named by DATABASE_URL and brings its schema up to date. */
-export async function openDb (databaseUrl: string): Promise<Db> {
-  const file = sqlitePath(databaseUrl)
-  mkdirSync(dirname(file), { recursive: true })
-  const sqlite = new SQLite(file)
-  // WAL lets readers (the users CLI, a second process) work while the server writes.
-  sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma('busy_timeout = 5000')
-  sqlite.pragma('foreign_keys = ON')
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
-  try {
-    await migrateToLatest(db as Kysely<unknown>, 'sqlite')
-  } catch (err) {
-    await db.destroy()
-    throw err
-  }
-  return db
+export async function openDb (databaseUrl: string, options: OpenOptions = {}): Promise<Db> {
+  if (engineOf(databaseUrl) === 'sqlite') return await openSqlite(databaseUrl)
+  return await openPostgres(databaseUrl, {
+    poolSize: options.poolSize ?? DEFAULT_POOL_SIZE,
+    onIdleError: options.onIdleError ?? (() => {})
+  })
 }

@@ -62,20 +62,25 @@ export class UserStore {
     return Number(row.n)
   }
 
+  /**
+   * Throws DuplicateUserError when the name is taken. The unique constraint
+   * decides, not a look beforehand: of two concurrent creates (two instances,
+   * or the CLI and an admin) exactly one inserts. `on conflict … do nothing
+   * returning` is the same statement on SQLite and Postgres, and returns no
+   * row for the loser instead of an engine-specific error to decode.
+   */
   async create (input: { username: string, passwordHash: string, roles?: readonly string[] }): Promise<User> {
     const now = new Date().toISOString()
-    if (await this.findByUsername(input.username) !== undefined) throw new DuplicateUserError(input.username)
-    await this.db.insertInto('users').values({
+    const row = await this.db.insertInto('users').values({
       username: input.username,
       password_hash: input.passwordHash,
       roles: encodeRoles(input.roles ?? []),
       disabled: 0,
       created_at: now,
       updated_at: now
-    }).execute()
-    const user = await this.findByUsername(input.username)
-    if (user === undefined) throw new Error(`User "${input.username}" vanished after insert`)
-    return user
+    }).onConflict((oc) => oc.column('username').doNothing()).returningAll().executeTakeFirst()
+    if (row === undefined) throw new DuplicateUserError(input.username)
+    return toUser(row)
   }
 
   /** Each update returns whether a user of that name existed. */

@@ -5,6 +5,7 @@ import type { User, UserStore } from '../../src/store/users.js'
 import { parseCommand, UsageError } from '../../scripts/lib/users-args.js'
 import { childEnv, compiled } from '../cli.js'
 import type { TestContext } from '../helper.js'
+import { freshPostgres } from '../services.js'
 import { runToEnd, type Exit } from './child.js'
 import { scratchDir } from './temp.js'
 
@@ -12,7 +13,11 @@ import { scratchDir } from './temp.js'
  * The real CLI, compiled as `npm run build` emits it, run as a child with the
  * password piped on stdin. Each group of tests has its own database, so the
  * groups run side by side; within a group the steps build on each other.
+ * Every group runs on a SQLite file and on a fresh Postgres database.
  */
+
+const ENGINES = ['sqlite', 'postgres'] as const
+type Engine = typeof ENGINES[number]
 
 const script = compiled('dist/scripts/users.js')
 // The store and the hasher (kysely, bcryptjs) take this process a good part of
@@ -38,9 +43,9 @@ interface Database {
   seed: (username: string, roles?: string[]) => Promise<void>
 }
 
-function database (t: TestContext): Database {
+async function database (t: TestContext, engine: Engine): Promise<Database> {
   const dir = scratchDir(t)
-  const databaseUrl = `sqlite:${join(dir, 't.db')}`
+  const databaseUrl = engine === 'sqlite' ? `sqlite:${join(dir, 't.db')}` : await freshPostgres(t)
   const withStore = async <T>(use: (users: UserStore) => Promise<T>): Promise<T> => {
     const { openDb, UserStore } = await loaded
     const db = await openDb(databaseUrl)
@@ -66,8 +71,8 @@ function database (t: TestContext): Database {
   }
 }
 
-t.test('adding a user and changing its password', async (t) => {
-  const { cli, findUser } = database(t)
+for (const engine of ENGINES) t.test(`adding a user and changing its password (${engine})`, async (t) => {
+  const { cli, findUser } = await database(t, engine)
 
   await t.test('add reads the password from stdin and takes repeated --role', async (t) => {
     const r = await cli(['add', 'alice', '--role', 'admin', '--role', 'ops'], 'first secret\n')
@@ -104,8 +109,8 @@ t.test('adding a user and changing its password', async (t) => {
   })
 })
 
-t.test('roles, disable, enable and list', async (t) => {
-  const { cli, findUser, seed } = database(t)
+for (const engine of ENGINES) t.test(`roles, disable, enable and list (${engine})`, async (t) => {
+  const { cli, findUser, seed } = await database(t, engine)
 
   await t.test('role remove and add', async (t) => {
     await seed('bob', ['admin', 'ops'])
@@ -136,8 +141,8 @@ t.test('roles, disable, enable and list', async (t) => {
   })
 })
 
-t.test('refusals and delete', async (t) => {
-  const { cli, findUser, seed } = database(t)
+for (const engine of ENGINES) t.test(`refusals and delete (${engine})`, async (t) => {
+  const { cli, findUser, seed } = await database(t, engine)
 
   await t.test('a password over 72 bytes is refused', async (t) => {
     const long = await cli(['add', 'carol'], `${'a'.repeat(73)}\n`)
