@@ -4,9 +4,10 @@ import { cpuSeconds } from './proc.js'
 
 /**
  * The CPU a Redis server has used, for the two-instance fan-out. Read from
- * /proc/<pid>/stat like the servers' (same source, same 10 ms ticks) when
- * the Redis process is on this machine and visible; otherwise from
- * `INFO cpu`, which Redis keeps itself (a Redis in a container or elsewhere).
+ * `INFO cpu` (getrusage, to the microsecond; it works for a Redis in a
+ * container or on another host too): Redis's share of a delivery is small,
+ * and /proc's 10 ms ticks would round it to nothing over a short phase.
+ * /proc/<pid>/stat is the fallback for a Redis whose INFO lacks the fields.
  */
 
 /** `field:value` lines of an INFO reply → a map. */
@@ -43,7 +44,7 @@ export class RedisMeter {
     private readonly client: Redis,
     /** Redis's own pid as INFO server reports it. */
     readonly pid: number,
-    /** Where the CPU is read: /proc of that pid, or INFO cpu. */
+    /** Where the CPU is read: INFO cpu, or /proc of that pid. */
     readonly source: 'proc' | 'info'
   ) {}
 
@@ -54,7 +55,14 @@ export class RedisMeter {
     try {
       await client.connect()
       const pid = Number(parseInfo(await client.info('server')).get('process_id'))
-      return new RedisMeter(client, pid, localRedisPid(pid) === undefined ? 'info' : 'proc')
+      let source: 'info' | 'proc' = 'info'
+      try {
+        infoCpuSeconds(parseInfo(await client.info('cpu')))
+      } catch (err) {
+        if (localRedisPid(pid) === undefined) throw err
+        source = 'proc'
+      }
+      return new RedisMeter(client, pid, source)
     } catch (err) {
       client.disconnect()
       throw err
