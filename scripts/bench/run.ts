@@ -10,8 +10,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { redactUrl } from '../../src/config.js'
 import { parseArgs, UsageError, USAGE, type CaseName, type Options, type ServerName } from './lib/args.js'
 import { connectionsCase, fanoutCase, stormCase, tokenCase, type CaseContext, type CaseOutcome } from './lib/cases.js'
+import { fanout2Case, PairStartError, startPair, type Pair } from './lib/cluster.js'
 import { compileChildren } from './lib/compile.js'
 import { cpuModel, loadAverage } from './lib/proc.js'
 import { profileFiles, summarizeProfile, threadOf } from './lib/profile.js'
@@ -81,7 +83,7 @@ function gitDescribe (): string {
 
 function oneLine (outcome: CaseOutcome): string {
   return outcome.metrics
-    .filter((m) => !m.key.startsWith('memory.idle') && !m.key.startsWith('memory.kbFound') && m.key !== 'fanout.lost' && m.key !== 'token.limit' && m.key !== 'token.bcryptMs')
+    .filter((m) => !m.key.startsWith('memory.idle') && !m.key.startsWith('memory.kbFound') && m.key !== 'fanout.lost' && m.key !== 'fanout2.lost' && m.key !== 'token.limit' && m.key !== 'token.bcryptMs')
     .map((m) => `${m.key.split('.').slice(1).join('.')} ${formatNumber(m.value, m.digits)}`)
     .join('  ')
 }
@@ -90,6 +92,7 @@ function settingsText (opts: Options, cases: readonly CaseName[]): string {
   const parts: string[] = []
   if (cases.includes('handshake')) parts.push(`handshakes: ${opts.handshakes.toLocaleString('en-US')} connections, ${opts.concurrency} in flight`)
   if (cases.includes('fanout')) parts.push(`fan-out: 1 publisher → ${opts.subscribers.toLocaleString('en-US')} subscribers (+ the publisher's own copy), ${opts.size}-byte messages, latency at ${opts.rate} msg/s, saturation with ${opts.window} messages in flight behind the slowest socket, ${opts.seconds} s per phase`)
+  if (cases.includes('fanout2')) parts.push(`two-instance fan-out: the same, subscribers split over two wsgate processes on one Redis (${redactUrl(opts.redis)}, a key prefix per round) and one SQLite file, a publisher socket on each, messages alternating between them`)
   if (cases.includes('memory')) parts.push(`memory: ${opts.memory.map((n) => n.toLocaleString('en-US')).join(' and ')} idle sockets`)
   if (cases.includes('storm')) parts.push(`login storm: ${opts.stormSockets} sockets at ${opts.stormRate} msg/s, ${opts.stormConcurrency} wrong-password requests in flight`)
   if (cases.includes('token')) parts.push(`/token: ${opts.tokenConcurrency} logins in flight, bcrypt cost ${opts.bcryptCost}`)
@@ -118,6 +121,7 @@ function chartPanels (results: Results, servers: readonly ServerName[], memoryKe
     return bars.length === 0 ? undefined : { title, unit, bars, ...(reference === undefined ? {} : { reference }) }
   }
   const stormIdle = results.summary('storm.p99IdleMs', 'wsgate')
+  const oneCpu = results.summary('fanout.sat.cpuUs', 'wsgate')
   return [
     panel('handshake.cpuUs', 'Handshake: server CPU per connection'),
     panel('handshake.rate', 'Handshakes per second'),
@@ -127,6 +131,9 @@ function chartPanels (results: Results, servers: readonly ServerName[], memoryKe
     panel(memoryKey, 'RSS per idle socket'),
     pair([['storm.p99IdleMs', 'no storm'], ['storm.p99StormMs', 'storm']], 'wsgate: p99 fan-out latency, login storm', 'ms, lower is better',
       stormIdle === undefined ? undefined : { value: stormIdle.median * 1.5, label: 'target 1.5× idle' }),
+    pair([['fanout.sat.cpuUs', '1 instance'], ['fanout2.sat.cpuUs', '2 + Redis']], 'wsgate: CPU per delivery, 1 instance vs 2 on Redis', 'µs, lower is better',
+      oneCpu === undefined ? undefined : { value: oneCpu.median * 1.5, label: 'target 1.5× 1 instance' }),
+    pair([['fanout.sat.rate', '1 instance'], ['fanout2.sat.rate', '2 + Redis']], 'wsgate: delivered msg/s, 1 instance vs 2 on Redis', 'msg/s, higher is better'),
     pair([['token.rate', 'logins/s'], ['token.limit', 'bcrypt limit']], 'wsgate: /token logins per second', 'login/s, higher is better')
   ].filter((p): p is Panel => p !== undefined)
 }
@@ -194,14 +201,63 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
     }
   }
 
+  /** Why fanout2 is skipped for the rest of the run: a server exited at start, so later rounds would too. */
+  let pairSkipped: string | undefined
+  const runPair = async (round: number): Promise<void> => {
+    const startAt = Date.now()
+    let pair: Pair
+    try {
+      pair = await startPair(setup, opts.redis)
+    } catch (err) {
+      const reason = (err as Error).message
+      if (err instanceof PairStartError && err.atStart) pairSkipped = reason
+      const message = `round ${round + 1}: fanout2 skipped: two wsgate instances on Redis did not start: ${reason}`
+      warnings.push(message)
+      log(`  ${message}`)
+      return
+    }
+    const label = 'wsgate ×2'.padEnd(9)
+    log(`  ${'start'.padEnd(16)} ${label} ${`${((Date.now() - startAt) / 1000).toFixed(1)} s`.padStart(6)}  pids ${pair.a.pid}, ${pair.b.pid}; Redis pid ${pair.redis.pid} (CPU from ${pair.redis.source === 'proc' ? '/proc' : 'INFO cpu'})`)
+    const env = { ...pair.a.env }
+    for (const key of ['REDIS_URL', 'DATABASE_URL']) if (env[key] !== undefined) env[key] = redactUrl(env[key])
+    Object.assign(wsgateEnv, { pair: env })
+    const caseStart = Date.now()
+    try {
+      const cpuUs = results.value('fanout.sat.cpuUs', 'wsgate', round)
+      const rate = results.value('fanout.sat.rate', 'wsgate', round)
+      const one = cpuUs === undefined || rate === undefined ? undefined : { cpuUs, rate }
+      if (one === undefined) warnings.push(`round ${round + 1}: fanout2 has no one-instance fan-out to compare with`)
+      const outcome = await fanout2Case(ctx, pair, one)
+      for (const m of outcome.metrics) results.add('wsgate', round, m)
+      details.push({ round: round + 1, server: 'wsgate', case: 'fanout2', details: outcome.details, warnings: outcome.warnings })
+      for (const w of outcome.warnings) warnings.push(`round ${round + 1}, wsgate ×2: ${w}`)
+      const took = `${((Date.now() - caseStart) / 1000).toFixed(1)} s`.padStart(6)
+      log(`  ${'fanout2'.padEnd(16)} ${label} ${took}  ${oneLine(outcome)}${outcome.warnings.length > 0 ? `  [${outcome.warnings.length} warning(s)]` : ''}`)
+    } catch (err) {
+      const message = `round ${round + 1}, wsgate ×2, fanout2 failed: ${(err as Error).message}`
+      warnings.push(message)
+      log(`  ${message}`)
+    } finally {
+      for (const [name, s] of [['A', pair.a], ['B', pair.b]] as const) {
+        if (!s.alive) warnings.push(`round ${round + 1}: wsgate ${name} of the pair exited during fanout2 (log: ${s.logFile})`)
+        if (s.distChanged) warnings.push(`round ${round + 1}: dist/src changed since this run built it: the pair runs other code`)
+      }
+      await ctx.pool.closeAll().catch(() => {})
+      await pair.stop()
+    }
+  }
+  const withPair = opts.cases.includes('fanout2') && opts.servers.includes('wsgate')
+
   // One process per server per round; wsgate's login cases run last in its
   // process, after the shared cases (memory first, on the fresh process).
+  // The pair runs after the one-instance wsgate, which it is compared with.
   for (let round = 0; round < opts.rounds; round++) {
     log(`round ${round + 1}/${opts.rounds}`)
     for (const server of opts.servers) {
       const units = server === 'wsgate' ? [...shared, ...wsgateOnly] : shared
       if (units.length > 0) await runCases(server, round, units)
     }
+    if (withPair && pairSkipped === undefined) await runPair(round)
   }
 
   const seconds = (Date.now() - started) / 1000
@@ -214,7 +270,7 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
   log(textTable(results, opts.servers))
   if (opts.servers.includes('wsgate')) {
     log('')
-    log('Targets (issue 5), wsgate:')
+    log('Targets (issue 5 and scale-out), wsgate:')
     log(targetsText(targets))
   }
   if (warnings.length > 0) {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { parseArgs, UsageError } from '../../scripts/bench/lib/args.js'
+import { startFailureReason } from '../../scripts/bench/lib/cluster.js'
 import { clockTicksPerSecond, cpuSeconds, parseProcStat, parseProcStatus, rssKb, ticksToSeconds } from '../../scripts/bench/lib/proc.js'
+import { infoCpuSeconds, parseInfo } from '../../scripts/bench/lib/redis-cpu.js'
 import { Results, formatSummary, targetRows } from '../../scripts/bench/lib/report.js'
 import { envExampleKeys, generousLimits, rangeProblems } from '../../scripts/bench/lib/servers.js'
 import { bucketOf, bucketRange, Histogram, median, pairedRatios, quantile, ratio, summarize } from '../../scripts/bench/lib/stats.js'
@@ -38,6 +40,17 @@ t.test('defaults, --quick, and explicit flags', async (t) => {
   t.equal(soak.sockets, 10000)
 })
 
+t.test('fanout2 is a default case, brings the one-instance fan-out along, and takes a Redis URL', async (t) => {
+  const full = parseArgs([])
+  t.ok(full.cases.includes('fanout2') && full.cases.includes('fanout'))
+  t.equal(full.redis, 'redis://127.0.0.1:6379')
+  t.same(parseArgs(['--case', 'fanout2']).cases, ['fanout', 'fanout2'], 'its ratios need fanout in the same run')
+  t.same(parseArgs(['--case', 'handshake,fanout2']).cases, ['handshake', 'fanout', 'fanout2'])
+  t.equal(parseArgs(['--redis', 'redis://127.0.0.1:6390']).redis, 'redis://127.0.0.1:6390')
+  t.throws(() => parseArgs(['--redis', 'http://127.0.0.1:6379']), UsageError)
+  t.throws(() => parseArgs(['--redis', 'localhost:6379']), UsageError)
+})
+
 t.test('bad flags are usage errors', async (t) => {
   t.throws(() => parseArgs(['--case', 'nope']), UsageError)
   t.throws(() => parseArgs(['--rounds', '0']), UsageError)
@@ -72,9 +85,50 @@ t.test('results pair rounds, format medians with spread, and check targets', asy
   const rows = targetRows(results, 'memory.kb@10000')
   t.equal(rows[0]?.met, true, 'median ratio 1.0 meets ≤ 1.0× raw ws')
   t.equal(rows.find((r) => r.measure.startsWith('RSS'))?.measured, 'not measured')
+  t.equal(results.value('fanout.sat.cpuUs', 'wsgate', 2), 16, 'one round\'s figure')
+  t.equal(results.value('fanout.sat.cpuUs', 'wsgate', 3), undefined, 'a round without one')
   const svg = panelsSvg('t', 's', [{ title: 'p', unit: 'u', bars: [{ label: 'a', median: 1, min: 0.5, max: 2, color: '#000' }, { label: 'b', median: Number.NaN, min: Number.NaN, max: Number.NaN, color: '#111' }] }])
   t.match(svg, /^<svg /)
   t.notMatch(svg, /NaN/)
+})
+
+t.test('scale-out targets: the embedded path against raw ws, the Redis path against the embedded one', async (t) => {
+  const results = new Results()
+  const cpu = { key: 'fanout.sat.cpuUs', label: 'cpu', unit: 'µs', better: 'lower' as const, digits: 2 }
+  const ratio = { key: 'fanout2.cpuRatio', label: 'ratio', unit: '×', better: 'lower' as const, digits: 2 }
+  ;[10, 10].forEach((v, round) => { results.add('raw', round, { ...cpu, value: v }) })
+  ;[3, 4].forEach((v, round) => { results.add('wsgate', round, { ...cpu, value: v }) })
+  ;[1.4, 1.7].forEach((v, round) => { results.add('wsgate', round, { ...ratio, value: v }) })
+  const rows = targetRows(results, 'memory.kb@10000')
+  const embedded = rows.find((r) => r.target === '≤ 0.35× raw ws')
+  t.equal(embedded?.median, 0.35)
+  t.equal(embedded?.met, true, 'median 0.35× meets ≤ 0.35×')
+  const redis = rows.find((r) => r.measure.startsWith('fan-out, 2 instances'))
+  t.equal(redis?.target, '≤ 1.5')
+  t.equal(redis?.met, false, 'median 1.55 misses ≤ 1.5')
+  t.equal(targetRows(new Results(), 'memory.kb@10000').find((r) => r.target === '≤ 1.5' && r.measure.includes('2 instances'))?.measured, 'not measured')
+})
+
+t.test('a failed start is reduced to the sentence that says why', async (t) => {
+  const message = [
+    'wsgate failed to start: server exited during start',
+    'file:///repo/dist/src/broker/open.js:7',
+    '        throw new Error(\'REDIS_URL is set but the Redis broker is not available yet\');',
+    '              ^',
+    '',
+    'Error: REDIS_URL is set but the Redis broker is not available yet',
+    '    at openBroker (file:///repo/dist/src/broker/open.js:7:15)'
+  ].join('\n')
+  t.equal(startFailureReason(message), 'REDIS_URL is set but the Redis broker is not available yet')
+  t.equal(startFailureReason('wsgate login failed: POST /token answered 500\n{"level":50,"msg":"boom"}'), '{"level":50,"msg":"boom"}', 'no Error line: the last line')
+  t.equal(startFailureReason(`TypeError: ${'x'.repeat(300)}`).length, 201, 'long reasons are cut')
+})
+
+t.test('INFO replies: fields by name, CPU as user + sys', async (t) => {
+  const info = parseInfo('# CPU\r\nused_cpu_sys:1.077079\r\nused_cpu_user:1.360376\r\nused_cpu_sys_children:0.000000\r\n\r\n# Server\r\nprocess_id:2217\r\n')
+  t.equal(info.get('process_id'), '2217')
+  t.equal(infoCpuSeconds(info), 1.077079 + 1.360376)
+  t.throws(() => infoCpuSeconds(parseInfo('# CPU\r\nused_cpu_user:1.0\r\n')), /used_cpu_sys/)
 })
 
 // --- statistics

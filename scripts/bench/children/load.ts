@@ -32,7 +32,8 @@ class BenchSocket {
   closeReason = ''
   tracked = false
   count = 0
-  lastSeq = 0
+  /** The last seq seen in each lane. */
+  lastSeq: number[] = [0]
   duplicates = 0
   checked = false
 
@@ -50,6 +51,7 @@ const sockets = new Set<BenchSocket>()
 
 let phase = -1
 let phaseSize = 0
+let phaseLanes = 1
 let trackedCount = 0
 let latency = new Histogram()
 let invalid = 0
@@ -100,11 +102,12 @@ function onBenchFrame (sock: BenchSocket, buf: Buffer): void {
       firstProblem ??= problem
     }
   }
-  if (fields.seq <= sock.lastSeq) {
+  const lane = fields.seq % phaseLanes
+  if (fields.seq <= (sock.lastSeq[lane] ?? 0)) {
     sock.duplicates++
     return
   }
-  sock.lastSeq = fields.seq
+  sock.lastSeq[lane] = fields.seq
   sock.count++
   lastReceiveUs = now
   latency.record(now - fields.t)
@@ -133,9 +136,10 @@ function checkStamp (sock: BenchSocket, buf: Buffer): string | undefined {
   return stampProblem(message, sock.target.user, phaseSize)
 }
 
-function track ({ phase: next, size }: TrackArgs): TrackResult {
+function track ({ phase: next, size, lanes = 1 }: TrackArgs): TrackResult {
   phase = next
   phaseSize = size
+  phaseLanes = lanes
   latency = new Histogram()
   invalid = 0
   firstProblem = undefined
@@ -149,7 +153,7 @@ function track ({ phase: next, size }: TrackArgs): TrackResult {
   for (const sock of sockets) {
     sock.tracked = sock.ready && !sock.closed
     sock.count = 0
-    sock.lastSeq = 0
+    sock.lastSeq = new Array<number>(lanes).fill(0)
     sock.duplicates = 0
     sock.checked = false
     if (sock.tracked) trackedCount++
@@ -298,15 +302,16 @@ let globalWatermark = 0
 let pump: (() => void) | undefined
 
 async function publish (args: PublishArgs): Promise<PublishResult> {
-  const sock = [...sockets].find((s) => s.group === args.group && s.ready && !s.closed)
-  if (sock === undefined) throw new Error(`no open socket in group "${args.group}" to publish from`)
+  const lanes = [...sockets].filter((s) => s.group === args.group && s.ready && !s.closed)
+  if (lanes.length === 0) throw new Error(`no open socket in group "${args.group}" to publish from`)
+  const anyClosed = (): boolean => lanes.some((s) => s.closed)
   globalWatermark = 0
   let sent = 0
   let ended = false
   const startUs = nowUs()
   const sendOne = (): void => {
     sent++
-    sock.sendJson(benchMessage(args.phase, sent, nowUs(), args.size))
+    lanes[sent % lanes.length]?.sendJson(benchMessage(args.phase, sent, nowUs(), args.size))
   }
   await new Promise<void>((resolve) => {
     const stop = setTimeout(() => {
@@ -317,14 +322,14 @@ async function publish (args: PublishArgs): Promise<PublishResult> {
     stop.unref()
     if (args.mode === 'window') {
       pump = () => {
-        while (!ended && sent - globalWatermark < args.window && !sock.closed) sendOne()
+        while (!ended && sent - globalWatermark < args.window && !anyClosed()) sendOne()
       }
       pump()
       return
     }
     const intervalUs = 1e6 / args.rate
     const tick = (): void => {
-      if (ended || sock.closed) return
+      if (ended || anyClosed()) return
       const due = Math.floor((nowUs() - startUs) / intervalUs) + 1
       while (sent < due) sendOne()
       const nextUs = startUs + sent * intervalUs
@@ -332,7 +337,7 @@ async function publish (args: PublishArgs): Promise<PublishResult> {
     }
     tick()
   })
-  return { sent, startUs, endUs: nowUs() }
+  return { sent, lanes: lanes.length, startUs, endUs: nowUs() }
 }
 
 // --- HTTP load ---------------------------------------------------------------

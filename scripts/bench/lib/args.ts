@@ -1,9 +1,11 @@
+import { redactUrl } from '../../../src/config.js'
+
 /**
  * Command line of `npm run bench`. Every size has a full default and a
  * `--quick` default; an explicit flag wins over both.
  */
 
-export const CASES = ['handshake', 'fanout', 'memory', 'storm', 'token'] as const
+export const CASES = ['handshake', 'fanout', 'fanout2', 'memory', 'storm', 'token'] as const
 export type CaseName = (typeof CASES)[number]
 
 export const SERVERS = ['raw', 'sio', 'wsgate'] as const
@@ -20,7 +22,7 @@ export interface Options {
   /** Handshake case: connections opened per round, and in flight at once. */
   readonly handshakes: number
   readonly concurrency: number
-  /** Fan-out case. */
+  /** Fan-out cases (fanout2 splits the subscribers over its two instances). */
   readonly subscribers: number
   readonly size: number
   readonly rate: number
@@ -36,6 +38,8 @@ export interface Options {
   /** /token case. */
   readonly tokenConcurrency: number
   readonly bcryptCost: number
+  /** The Redis fanout2's two wsgate instances share. */
+  readonly redis: string
   /** Load-generator processes holding sockets. */
   readonly clients: number
   readonly out: string
@@ -66,8 +70,10 @@ separate load-generator processes over 127.0.0.1. Rounds are interleaved
   --smoke                 checks that the whole pipeline runs, in a second or two:
                           1 round, tiny sizes, 0.2 s phases, no settling pauses;
                           its figures mean nothing
-  --case LIST             handshake,fanout,memory,storm,token (default: all)
-  --servers LIST          raw,sio,wsgate (default: all; storm and token are wsgate only)
+  --case LIST             handshake,fanout,fanout2,memory,storm,token (default: all;
+                          fanout2 brings fanout along: it is compared with it)
+  --servers LIST          raw,sio,wsgate (default: all; fanout2, storm and token are
+                          wsgate only)
   --rounds N              rounds per case (default 5, quick 2)
   --seconds S             length of each measured phase (default 4, quick 1; at least 1
                           except with --smoke)
@@ -81,6 +87,8 @@ separate load-generator processes over 127.0.0.1. Rounds are interleaved
   --storm-sockets N       login storm subscribers (default 200)
   --storm-rate N          login storm messages/s (default 50)
   --storm-concurrency N   wrong-password requests in flight (default 16)
+  --redis URL             the Redis of fanout2's two wsgate instances, each run under a
+                          key prefix of its own (default redis://127.0.0.1:6379)
   --token-concurrency N   login requests in flight (default 8)
   --bcrypt-cost N         cost wsgate hashes with (default 10, its default)
   --clients N             socket load-generator processes (default 2)
@@ -127,7 +135,7 @@ function listOf<T extends string> (flag: string, value: string, allowed: readonl
 /** Flags that take a value; the rest are booleans. */
 const VALUE_FLAGS = new Set([
   'case', 'cases', 'servers', 'server', 'rounds', 'seconds', 'handshakes', 'concurrency', 'subscribers', 'size', 'rate', 'window',
-  'memory', 'storm-sockets', 'storm-rate', 'storm-concurrency', 'token-concurrency', 'bcrypt-cost', 'clients', 'env', 'out',
+  'memory', 'redis', 'storm-sockets', 'storm-rate', 'storm-concurrency', 'token-concurrency', 'bcrypt-cost', 'clients', 'env', 'out',
   'minutes', 'sockets', 'trickle', 'sample-seconds'
 ])
 const BOOLEAN_FLAGS = new Set(['quick', 'smoke', 'no-build', 'profile', 'help', 'h'])
@@ -182,6 +190,11 @@ export function parseArgs (argv: readonly string[]): Options {
 
   const caseValue = given.get('case') ?? given.get('cases')
   const serverValue = given.get('servers') ?? given.get('server')
+  const cases = caseValue === undefined ? [...CASES] : listOf('--case', caseValue, CASES)
+  // fanout2's figures are ratios to the one-instance fan-out of the same round.
+  if (cases.includes('fanout2') && !cases.includes('fanout')) cases.splice(cases.indexOf('fanout2'), 0, 'fanout')
+  const redis = given.get('redis') ?? 'redis://127.0.0.1:6379'
+  if (!/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis needs a redis:// or rediss:// URL (got "${redactUrl(redis)}")`)
   const memory = pick('memory', (flag, value) => value.split(',').map((v) => positiveInt(flag, v.trim())).sort((a, b) => a - b), [5000, 10000], [2000], [50])
   const seconds = pick('seconds', positiveNumber, 4, 1, 0.2)
   if (seconds < 1 && !smoke) throw new UsageError('--seconds must be at least 1: CPU is read over windows of a second or more')
@@ -190,7 +203,7 @@ export function parseArgs (argv: readonly string[]): Options {
     mode,
     quick,
     smoke,
-    cases: caseValue === undefined ? [...CASES] : listOf('--case', caseValue, CASES),
+    cases,
     servers: serverValue === undefined ? [...SERVERS] : listOf('--servers', serverValue, SERVERS),
     rounds: pick('rounds', int(), 5, 2, 1),
     handshakes: pick('handshakes', int(), 5000, 2000, 20),
@@ -206,6 +219,7 @@ export function parseArgs (argv: readonly string[]): Options {
     stormConcurrency: pick('storm-concurrency', int(), 16, 16),
     tokenConcurrency: pick('token-concurrency', int(), 8, 8, 2),
     bcryptCost: pick('bcrypt-cost', int(4), 10, 10),
+    redis,
     clients: pick('clients', int(), 2, 2, 1),
     out: given.get('out') ?? 'bench/results',
     build: !given.has('no-build'),

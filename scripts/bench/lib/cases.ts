@@ -42,20 +42,20 @@ const WARMUP_SOCKETS = 100
  * A pause that lets the server settle before a measurement. A --smoke run
  * skips them: it checks that the pipeline runs, and its figures mean nothing.
  */
-async function settle (ctx: CaseContext, ms: number): Promise<void> {
+export async function settle (ctx: CaseContext, ms: number): Promise<void> {
   if (!ctx.opts.smoke) await sleep(ms)
 }
 
 /** A warm-up phase's length; a --smoke run's phases are all `--seconds` long. */
-function warmupMs (opts: Options): number {
+export function warmupMs (opts: Options): number {
   return opts.smoke ? opts.seconds * 1000 : opts.quick ? 300 : 500
 }
 
-function metric (key: string, label: string, unit: string, better: MetricValue['better'], digits: number, value: number): MetricValue {
+export function metric (key: string, label: string, unit: string, better: MetricValue['better'], digits: number, value: number): MetricValue {
   return { key, label, unit, better, digits, value }
 }
 
-function failureText (failures: Readonly<Record<string, number>>): string {
+export function failureText (failures: Readonly<Record<string, number>>): string {
   return Object.entries(failures).map(([why, n]) => `${n}× ${why}`).join(', ')
 }
 
@@ -92,7 +92,7 @@ export async function warmUp (ctx: CaseContext, server: RunningServer): Promise<
   await settle(ctx, 200)
 }
 
-function check (warnings: string[], what: string, r: ConnectResult, wanted: number): void {
+export function check (warnings: string[], what: string, r: ConnectResult, wanted: number): void {
   if (r.opened < wanted) warnings.push(`${what}: ${r.opened}/${wanted} sockets opened (${failureText(r.failures)})`)
 }
 
@@ -110,22 +110,33 @@ export interface PhaseOutcome {
   readonly firstProblem: string | undefined
   readonly latencyUs: Histogram
   readonly cpuSeconds: number
+  /** CPU seconds of each measured process, in the CpuReader's order; they sum to cpuSeconds. */
+  readonly cpuParts: number[]
   /** From the first publish to the last delivery. */
   readonly seconds: number
   readonly drained: boolean
   readonly closedDuring: Record<string, number>
 }
 
+/** CPU seconds so far of each process a phase is charged to, in a fixed order. */
+export type CpuReader = () => Promise<number[]>
+
+/** One publish phase against one server, charged to its process. */
+export async function runPhase (ctx: CaseContext, server: RunningServer, args: Omit<PublishArgs, 'phase' | 'group'>): Promise<PhaseOutcome> {
+  return await measurePhase(ctx, async () => [server.cpu()], args)
+}
+
 /**
  * One publish phase: every open socket is tracked, the publisher sends (at a
- * rate, or keeping `window` messages in flight behind the slowest socket),
- * then the runner waits until every socket has every message. Server CPU is
- * read just before the first publish and just after the last delivery.
+ * rate, or keeping `window` messages in flight behind the slowest socket)
+ * through each of its `lanes` sockets in turn, then the runner waits until
+ * every socket has every message. CPU is read just before the first publish
+ * and just after the last delivery.
  */
-export async function runPhase (ctx: CaseContext, server: RunningServer, args: Omit<PublishArgs, 'phase' | 'group'>): Promise<PhaseOutcome> {
+export async function measurePhase (ctx: CaseContext, readCpu: CpuReader, args: Omit<PublishArgs, 'phase' | 'group'>, lanes = 1): Promise<PhaseOutcome> {
   const phase = ++phaseCounter
   const workers = ctx.pool.all
-  const tracked = await Promise.all(workers.map(async (w) => await w.request('track', { phase, size: args.size })))
+  const tracked = await Promise.all(workers.map(async (w) => await w.request('track', { phase, size: args.size, lanes })))
   const participants = workers.filter((_, i) => (tracked[i]?.tracked ?? 0) > 0)
   const marks = new Map(participants.map((w) => [w, 0]))
   let global = 0
@@ -141,7 +152,7 @@ export async function runPhase (ctx: CaseContext, server: RunningServer, args: O
       if (global >= target) onDrained?.()
     }
   }))
-  const cpu0 = server.cpu()
+  const cpu0 = await readCpu()
   const pub = await ctx.pool.pub.request('publish', { ...args, phase, group: 'pub' })
   target = pub.sent
   const drained = global >= target || await new Promise<boolean>((resolve) => {
@@ -151,8 +162,10 @@ export async function runPhase (ctx: CaseContext, server: RunningServer, args: O
       resolve(true)
     }
   })
-  const cpu1 = server.cpu()
+  const cpu1 = await readCpu()
+  const cpuParts = cpu1.map((value, i) => value - (cpu0[i] ?? Number.NaN))
   for (const off of offs) off()
+  if (pub.lanes !== lanes) throw new Error(`the publisher sent through ${pub.lanes} socket(s), the phase expects ${lanes}`)
   const reports = await Promise.all(participants.map(async (w) => await w.request('collect', { phase, sent: pub.sent })))
   const latencyUs = new Histogram()
   const closedDuring: Record<string, number> = {}
@@ -171,14 +184,15 @@ export async function runPhase (ctx: CaseContext, server: RunningServer, args: O
     invalid: reports.reduce((s, r) => s + r.invalid, 0),
     firstProblem: reports.find((r) => r.firstProblem !== undefined)?.firstProblem,
     latencyUs,
-    cpuSeconds: cpu1 - cpu0,
+    cpuSeconds: cpuParts.reduce((a, b) => a + b, 0),
+    cpuParts,
     seconds: (lastUs - pub.startUs) / 1e6,
     drained,
     closedDuring
   }
 }
 
-function phaseDetails (p: PhaseOutcome): Record<string, unknown> {
+export function phaseDetails (p: PhaseOutcome): Record<string, unknown> {
   return {
     sent: p.sent,
     sockets: p.sockets,
@@ -197,7 +211,7 @@ function phaseDetails (p: PhaseOutcome): Record<string, unknown> {
   }
 }
 
-function phaseWarnings (warnings: string[], what: string, p: PhaseOutcome): void {
+export function phaseWarnings (warnings: string[], what: string, p: PhaseOutcome): void {
   if (p.lost > 0 || !p.drained) warnings.push(`${what}: ${p.lost} deliveries lost of ${p.sent * p.sockets}${p.drained ? '' : ' (did not drain)'}`)
   if (p.duplicates > 0) warnings.push(`${what}: ${p.duplicates} duplicate or out-of-order deliveries`)
   if (p.invalid > 0) warnings.push(`${what}: ${p.invalid} sockets got a badly stamped message: ${p.firstProblem ?? ''}`)

@@ -51,6 +51,12 @@ export interface TrackArgs {
   readonly phase: number
   /** Message size the publisher uses, to check the payload came through intact. */
   readonly size: number
+  /**
+   * Publisher sockets the messages come through (default 1). Message `seq`
+   * goes out on socket `seq % lanes`; order is checked within each lane, since
+   * two servers may deliver each other's messages a little late.
+   */
+  readonly lanes?: number
 }
 
 export interface TrackResult {
@@ -78,6 +84,7 @@ export interface CollectResult {
 
 export interface PublishArgs {
   readonly phase: number
+  /** Publishes through every open socket of this group in turn (see TrackArgs.lanes). */
   readonly group: string
   /** `rate`: a fixed number of messages per second; `window`: as fast as the slowest subscriber allows. */
   readonly mode: 'rate' | 'window'
@@ -89,6 +96,8 @@ export interface PublishArgs {
 
 export interface PublishResult {
   readonly sent: number
+  /** Sockets the messages went out on. */
+  readonly lanes: number
   readonly startUs: number
   readonly endUs: number
 }

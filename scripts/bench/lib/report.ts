@@ -28,6 +28,12 @@ export class Results {
     s.values[server] = list
   }
 
+  /** One round's figure, if that round has one. */
+  value (key: string, server: ServerName, round: number): number | undefined {
+    const v = this.series.get(key)?.values[server]?.[round]
+    return v === undefined || Number.isNaN(v) ? undefined : v
+  }
+
   summary (key: string, server: ServerName): Summary | undefined {
     const values = this.series.get(key)?.values[server]
     return values === undefined ? undefined : summarize(values)
@@ -112,7 +118,7 @@ export function markdownTable (results: Results, servers: readonly ServerName[])
   ].join('\n')
 }
 
-// --- targets (issue 5) -------------------------------------------------------
+// --- targets (issue 5 and scale-out) -------------------------------------------------------
 
 interface TargetDef {
   readonly measure: string
@@ -137,6 +143,8 @@ export function targetDefs (memoryKey: string): TargetDef[] {
     { measure: 'fan-out: server CPU µs per delivery', target: '≤ 1.0× raw ws', key: 'fanout.sat.cpuUs', vs: 'raw', op: '<=', limit: 1.0 },
     { measure: 'fan-out: server CPU µs per delivery', target: '≤ 0.75× Socket.IO', key: 'fanout.sat.cpuUs', vs: 'sio', op: '<=', limit: 0.75 },
     { measure: 'fan-out: server CPU µs per delivery (stretch)', target: '≤ 0.8× raw ws', key: 'fanout.sat.cpuUs', vs: 'raw', op: '<=', limit: 0.8 },
+    { measure: 'fan-out, 1 instance: server CPU µs per delivery (scale-out keeps the lead)', target: '≤ 0.35× raw ws', key: 'fanout.sat.cpuUs', vs: 'raw', op: '<=', limit: 0.35 },
+    { measure: 'fan-out, 2 instances on Redis: CPU per delivery (A + B + Redis) ÷ 1 instance', target: '≤ 1.5', key: 'fanout2.cpuRatio', op: '<=', limit: 1.5 },
     { measure: 'fan-out: delivered msg/s at saturation', target: '≥ 0.9× raw ws', key: 'fanout.sat.rate', vs: 'raw', op: '>=', limit: 0.9 },
     { measure: 'handshake: server CPU µs per authenticated connection', target: '≤ 1.2× raw ws', key: 'handshake.cpuUs', vs: 'raw', op: '<=', limit: 1.2 },
     { measure: 'RSS per idle authenticated socket', target: '≤ 1.2× raw ws', key: memoryKey, vs: 'raw', op: '<=', limit: 1.2 },
@@ -199,7 +207,7 @@ export function markdownReport (meta: RunMeta, results: Results, servers: readon
     markdownTable(results, servers),
     ''
   ]
-  if (servers.includes('wsgate')) lines.push('Targets (issue 5):', '', targetsMarkdown(targets), '')
+  if (servers.includes('wsgate')) lines.push('Targets (issue 5 and scale-out):', '', targetsMarkdown(targets), '')
   if (warnings.length > 0) lines.push('Warnings from this run:', '', ...warnings.map((w) => `- ${w}`), '')
   return lines.join('\n')
 }
