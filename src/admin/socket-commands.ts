@@ -1,8 +1,8 @@
 import { ADMIN_ROLE } from '../auth/bearer.js'
 import { sameSecret } from '../auth/same-secret.js'
 import type { Connection } from '../realtime/connection.js'
-import { isChannelName, stamp, type ClientMessage } from '../realtime/messages.js'
-import { ErrorCode, GLOBAL_CHANNEL, ReservedType } from '../realtime/protocol.js'
+import { stamp, type ClientMessage } from '../realtime/messages.js'
+import { ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType } from '../protocol/index.js'
 import { statsUpdate } from '../realtime/stats.js'
 
 const MAX_BROADCAST_LENGTH = 4096

@@ -4,7 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js'
 import type { CredentialSource, Credentials } from '../auth/credentials.js'
 import type { AuthFailure, AuthOutcome } from '../auth/principal.js'
 import { maskToken } from '../auth/tokens.js'
-import { Close, type CloseSpec } from './protocol.js'
+import { Close, type CloseSpec } from '../protocol/index.js'
 import type { RealtimeStats } from './stats.js'
 
 /** What authenticating a socket touches besides the token. */

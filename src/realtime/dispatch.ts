@@ -1,7 +1,7 @@
 import { adminAuth, adminMessage } from '../admin/socket-commands.js'
 import { ADMIN_CHANNEL, type Connection } from './connection.js'
-import { isChannelName, type ClientMessage } from './messages.js'
-import { ErrorCode, ReservedType } from './protocol.js'
+import type { ClientMessage } from './messages.js'
+import { ErrorCode, isChannelName, ReservedType } from '../protocol/index.js'
 import { publishMessage } from './publish.js'
 import { refreshInBand } from './refresh.js'
 

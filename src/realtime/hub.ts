@@ -1,5 +1,5 @@
 import { encodeTextFrame, type EncodedFrame } from './frame.js'
-import type { CloseSpec } from './protocol.js'
+import type { CloseSpec } from '../protocol/index.js'
 
 /** What the hub needs of a socket; the hub knows nothing of HTTP or auth. */
 export interface HubClient {

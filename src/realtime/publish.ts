@@ -1,6 +1,6 @@
 import type { Broker } from '../broker/broker.js'
 import { channelOf, checkMessage, stamp, type MessageError, type StampedMessage } from './messages.js'
-import { ErrorCode, isReservedType } from './protocol.js'
+import { ErrorCode, isReservedType } from '../protocol/index.js'
 
 export type PublishResult =
   | { readonly ok: true, readonly message: StampedMessage, readonly channel: string }

@@ -1,7 +1,7 @@
 import { maskToken } from '../auth/tokens.js'
 import type { Connection } from './connection.js'
 import type { ClientMessage } from './messages.js'
-import { ErrorCode, ReservedType } from './protocol.js'
+import { ErrorCode, ReservedType } from '../protocol/index.js'
 
 /**
  * `{"type":"refresh","token":…}`: a new access token for the same user moves

@@ -3,7 +3,7 @@ import { TEST_SESSION_ID } from '../auth/tokens.js'
 import type { SessionStore } from '../store/sessions.js'
 import type { UserStore } from '../store/users.js'
 import type { Hub } from './hub.js'
-import { Close } from './protocol.js'
+import { Close } from '../protocol/index.js'
 
 /** Keeps each `IN (…)` list well under every engine's bound-parameter limit. */
 const CHUNK = 500
