@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { RawData } from 'ws'
 import { ErrorCode, type ErrorCodeValue, GLOBAL_CHANNEL, isChannelName } from '../protocol/index.js'
 
 /** A client message after parsing: a JSON object with a string `type`. */
@@ -25,6 +26,11 @@ export type ParseResult =
   | { readonly ok: false, readonly error: MessageError }
 
 const MAX_TYPE_LENGTH = 100
+
+/** A text frame's payload, however ws delivered it. */
+export function textOf (data: RawData): string {
+  return Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as Buffer).toString()
+}
 
 export function parseClientMessage (text: string): ParseResult {
   let value: unknown
