@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline'
 import WebSocket, { type RawData } from 'ws'
-import { BEARER_SUBPROTOCOL, ReservedType } from '../src/realtime/protocol.js'
+import { BEARER_SUBPROTOCOL, ReservedType } from '../src/protocol/index.js'
 import { parseClientArgs, USAGE, UsageError, type ClientOptions } from './lib/client-args.js'
 import { describeNetworkError, frameFor, lineFor, printableUrl, redactor } from './lib/client-io.js'
 import { login, LoginError } from './lib/client-login.js'

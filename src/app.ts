@@ -6,6 +6,7 @@ import type { DestinationStream } from 'pino'
 import { systemClock, type Clock } from './clock.js'
 import type { Config, TrustProxy } from './config.js'
 import adminAuditRoutes from './admin/audit-routes.js'
+import adminSocketPlugin from './admin/socket-plugin.js'
 import adminStatsRoute from './admin/stats-route.js'
 import adminUsersRoutes from './admin/users-routes.js'
 import authPlugin from './auth/plugin.js'
@@ -87,6 +88,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(brokerPlugin, { config })
   await app.register(authPlugin, { config, clock })
   await app.register(realtimePlugin, { config, clock })
+  await app.register(adminSocketPlugin, { config, clock })
   await app.register(authRoutes, { config })
   await app.register(adminUsersRoutes)
   await app.register(adminAuditRoutes)

@@ -55,9 +55,10 @@ function checkRoles (roles: readonly string[]): string[] {
 }
 
 /**
- * User management for admins. Every change, refused or done, is audited as
- * `admin_action` under the acting admin's name. Disabling, deleting and
- * resetting a password end the user's sessions, which closes their sockets.
+ * User management for admins, over REST and from the users CLI. Every change,
+ * refused or done, is audited as `admin_action` under the acting admin's name.
+ * Disabling, deleting and resetting a password end the user's sessions, which
+ * the broker tells every instance, so their sockets close at once.
  */
 export class AccountService {
   constructor (
@@ -69,6 +70,12 @@ export class AccountService {
 
   async list (): Promise<Account[]> {
     return (await this.users.list()).map(toAccount)
+  }
+
+  /** One account, or undefined: a read, so nothing is audited. */
+  async find (username: string): Promise<Account | undefined> {
+    const user = await this.users.findByUsername(username)
+    return user === undefined ? undefined : toAccount(user)
   }
 
   async create (actor: Actor, input: NewAccount): Promise<Account> {

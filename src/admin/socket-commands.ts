@@ -1,9 +1,28 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { AuditSink } from '../audit/events.js'
+import type { Authenticator } from '../auth/authenticator.js'
 import { ADMIN_ROLE } from '../auth/bearer.js'
 import { sameSecret } from '../auth/same-secret.js'
-import type { Connection } from '../realtime/connection.js'
-import { isChannelName, stamp, type ClientMessage } from '../realtime/messages.js'
-import { ErrorCode, GLOBAL_CHANNEL, ReservedType } from '../realtime/protocol.js'
-import { statsUpdate } from '../realtime/stats.js'
+import type { SessionService } from '../auth/sessions.js'
+import type { Broker } from '../broker/broker.js'
+import type { Config } from '../config.js'
+import { ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType } from '../protocol/index.js'
+import type { SocketView } from '../realtime/handlers.js'
+import { stamp, type ClientMessage } from '../realtime/messages.js'
+import { statsUpdate, type RealtimeStats } from '../realtime/stats.js'
+import type { AdminLockout } from './lockout.js'
+
+/** What the admin socket messages use besides the socket; built once by the admin socket plugin. */
+export interface AdminSocketDeps {
+  readonly config: Pick<Config, 'adminToken' | 'adminElevationSeconds'>
+  readonly authenticator: Authenticator
+  readonly sessions: Pick<SessionService, 'revokeUser'>
+  readonly broker: Broker
+  readonly stats: RealtimeStats
+  readonly audit: AuditSink
+  readonly log: FastifyBaseLogger
+  readonly lockout: AdminLockout
+}
 
 const MAX_BROADCAST_LENGTH = 4096
 
@@ -18,10 +37,10 @@ interface Checked {
 }
 
 /** The PIN first, in constant time; otherwise the token as an access token with role admin. */
-async function checkAdminToken (conn: Connection, token: string): Promise<Checked> {
-  const { adminToken } = conn.ctx.config
+async function checkAdminToken (deps: AdminSocketDeps, token: string): Promise<Checked> {
+  const { adminToken } = deps.config
   if (adminToken !== undefined && sameSecret(token, adminToken)) return { ok: true, reason: 'admin PIN' }
-  const outcome = await conn.ctx.authenticator.authenticate(token)
+  const outcome = await deps.authenticator.authenticate(token)
   if (outcome.ok && outcome.principal.roles.includes(ADMIN_ROLE)) return { ok: true, reason: `admin token of ${outcome.principal.username}` }
   return { ok: false, reason: outcome.ok ? 'token without role admin' : `token ${outcome.failure}` }
 }
@@ -31,9 +50,9 @@ async function checkAdminToken (conn: Connection, token: string): Promise<Checke
  * Failures lock the user and the IP out for a while (see AdminLockout); every
  * attempt, refused ones included, is audited.
  */
-export function adminAuth (conn: Connection, message: ClientMessage): void {
+export function adminAuth (deps: AdminSocketDeps, conn: SocketView, message: ClientMessage): void {
   const { token } = message
-  const { config, audit, adminLockout, log } = conn.ctx
+  const { config, audit, lockout, log } = deps
   const record = (ok: boolean, reason: string): void => {
     audit.record({ kind: 'admin_auth', username: conn.username, ip: conn.ip, userAgent: conn.userAgent, outcome: ok ? 'success' : 'failure', reason })
     log.info({ user: conn.username, ip: conn.ip, outcome: ok ? 'success' : 'failure', reason }, 'admin_auth attempt')
@@ -46,7 +65,7 @@ export function adminAuth (conn: Connection, message: ClientMessage): void {
     fail('no token')
     return
   }
-  adminLockout.attempt(conn.username, conn.ip, async () => await checkAdminToken(conn, token)).then((outcome) => {
+  lockout.attempt(conn.username, conn.ip, async () => await checkAdminToken(deps, token)).then((outcome) => {
     if ('locked' in outcome) {
       const seconds = Math.ceil(outcome.retryAfterMs / 1000)
       fail(`locked out for ${seconds} s after failed attempts`, `Too many failed admin_auth attempts: wait ${seconds} s before trying again`, { retryAfterSeconds: seconds })
@@ -59,8 +78,8 @@ export function adminAuth (conn: Connection, message: ClientMessage): void {
     record(true, outcome.reason)
     // Elevating a socket that closed while the token was checked would outlive it.
     if (!conn.isOpen) return
-    const until = conn.elevate(config.adminElevationSeconds * 1000)
-    conn.send({ type: ReservedType.adminAuthResponse, success: true, expiresAt: until === Infinity ? null : Math.floor(until / 1000), ...withRequestId(message) })
+    const until = conn.elevation.extend(config.adminElevationSeconds * 1000)
+    conn.send({ type: ReservedType.adminAuthResponse, success: true, expiresAt: until === null ? null : Math.floor(until / 1000), ...withRequestId(message) })
   }, (err: unknown) => {
     log.error({ err }, 'admin_auth failed')
     fail('internal error')
@@ -68,53 +87,53 @@ export function adminAuth (conn: Connection, message: ClientMessage): void {
 }
 
 /** Admin-only messages; each one renews the elevation. */
-export function adminMessage (conn: Connection, message: ClientMessage): void {
-  if (!conn.elevated) {
+export function adminMessage (deps: AdminSocketDeps, conn: SocketView, message: ClientMessage): void {
+  if (!conn.elevation.active) {
     conn.sendError({ code: ErrorCode.forbidden, message: 'Admin only: send admin_auth first' }, message.requestId)
     return
   }
-  conn.elevate(conn.ctx.config.adminElevationSeconds * 1000)
+  conn.elevation.extend(deps.config.adminElevationSeconds * 1000)
   if (message.type === ReservedType.getStats) {
-    conn.send({ ...statsUpdate(conn.ctx.stats), ...withRequestId(message) })
+    conn.send({ ...statsUpdate(deps.stats), ...withRequestId(message) })
     return
   }
   switch (message.command) {
     case 'stats':
-      conn.send({ ...statsUpdate(conn.ctx.stats), ...withRequestId(message) })
+      conn.send({ ...statsUpdate(deps.stats), ...withRequestId(message) })
       return
     case 'kick':
-      kick(conn, message)
+      kick(deps, conn, message)
       return
     case 'broadcast':
-      broadcast(conn, message)
+      broadcast(deps, conn, message)
       return
     default:
       conn.sendError({ code: ErrorCode.invalidMessage, message: 'admin_command needs "command": stats, kick or broadcast' }, message.requestId)
   }
 }
 
-function audited (conn: Connection, reason: string, ok: boolean): void {
-  conn.ctx.audit.record({ kind: 'admin_action', username: conn.username, ip: conn.ip, userAgent: conn.userAgent, outcome: ok ? 'success' : 'failure', reason })
+function audited (deps: AdminSocketDeps, conn: SocketView, reason: string, ok: boolean): void {
+  deps.audit.record({ kind: 'admin_action', username: conn.username, ip: conn.ip, userAgent: conn.userAgent, outcome: ok ? 'success' : 'failure', reason })
 }
 
-function kick (conn: Connection, message: ClientMessage): void {
+function kick (deps: AdminSocketDeps, conn: SocketView, message: ClientMessage): void {
   const { user } = message
   if (typeof user !== 'string' || user === '' || user.length > 128) {
     conn.sendError({ code: ErrorCode.invalidMessage, message: 'kick needs "user"' }, message.requestId)
     return
   }
   // Kicking ends the user's sessions too: a kicked client told "Session revoked" must not get back in with the same token.
-  conn.ctx.sessions.revokeUser(user, `kicked by ${conn.username}`).then(() => {
-    audited(conn, `kick ${user}`, true)
+  deps.sessions.revokeUser(user, `kicked by ${conn.username}`).then(() => {
+    audited(deps, conn, `kick ${user}`, true)
     conn.send({ type: 'admin_command_result', command: 'kick', user, ok: true, ...withRequestId(message) })
   }, (err: unknown) => {
-    conn.ctx.log.error({ err }, 'kick failed')
-    audited(conn, `kick ${user}`, false)
+    deps.log.error({ err }, 'kick failed')
+    audited(deps, conn, `kick ${user}`, false)
     conn.send({ type: 'admin_command_result', command: 'kick', user, ok: false, ...withRequestId(message) })
   })
 }
 
-function broadcast (conn: Connection, message: ClientMessage): void {
+function broadcast (deps: AdminSocketDeps, conn: SocketView, message: ClientMessage): void {
   const text = message.message
   const channel = message.channel ?? GLOBAL_CHANNEL
   if (typeof text !== 'string' || text === '' || text.length > MAX_BROADCAST_LENGTH || !isChannelName(channel)) {
@@ -122,7 +141,7 @@ function broadcast (conn: Connection, message: ClientMessage): void {
     return
   }
   const system = stamp({ type: 'system', message: text }, 'system')
-  void conn.ctx.broker.publish({ kind: 'broadcast', channel, frame: JSON.stringify(system) })
-  audited(conn, `broadcast to ${channel}`, true)
+  void deps.broker.publish({ kind: 'broadcast', channel, frame: JSON.stringify(system) })
+  audited(deps, conn, `broadcast to ${channel}`, true)
   conn.send({ type: 'admin_command_result', command: 'broadcast', ok: true, ...withRequestId(message) })
 }

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { BEARER_SUBPROTOCOL } from '../realtime/protocol.js'
+import { BEARER_SUBPROTOCOL } from '../protocol/index.js'
 
 export type CredentialSource = 'query' | 'header' | 'subprotocol'
 

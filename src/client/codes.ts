@@ -1,9 +1,9 @@
 /**
  * The close codes and reasons of the wire contract, re-exported from the
- * server's own table so the two can never drift (protocol.ts imports nothing,
- * so it bundles for browsers), plus what a client should do about each.
+ * table the server uses so the two can never drift (src/protocol imports
+ * nothing, so it bundles for browsers), plus what a client should do about each.
  */
-import { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, ReservedType, type CloseSpec } from '../realtime/protocol.js'
+import { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, ReservedType, type CloseSpec } from '../protocol/index.js'
 
 export { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, ReservedType, type CloseSpec }
 

@@ -4,7 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js'
 import type { CredentialSource, Credentials } from '../auth/credentials.js'
 import type { AuthFailure, AuthOutcome } from '../auth/principal.js'
 import { maskToken } from '../auth/tokens.js'
-import { Close, type CloseSpec } from './protocol.js'
+import { Close, type CloseSpec, ReservedType } from '../protocol/index.js'
 import type { RealtimeStats } from './stats.js'
 
 /** What authenticating a socket touches besides the token. */
@@ -32,6 +32,13 @@ const FAILURE_CLOSE: Record<SocketFailure, CloseSpec> = {
 
 export function closeFor (failure: SocketFailure): CloseSpec {
   return FAILURE_CLOSE[failure]
+}
+
+/** The frame that answers an `authenticate` message; a failure's close follows it. */
+export function authAnswer (outcome: AuthOutcome): object {
+  return outcome.ok
+    ? { type: ReservedType.authenticated, user: outcome.principal.username, expiresAt: outcome.principal.exp }
+    : { type: ReservedType.authFailed, reason: closeFor(outcome.failure).reason }
 }
 
 export interface AuthAttempt {

@@ -1,26 +1,23 @@
 import { randomUUID } from 'node:crypto'
 import type { RawData, WebSocket } from 'ws'
-import { ADMIN_ROLE } from '../auth/bearer.js'
 import type { Principal } from '../auth/principal.js'
-import { authenticateSocket, closeFor } from './auth-result.js'
+import { Close, type CloseSpec, ErrorCode, ReservedType } from '../protocol/index.js'
 import type { PendingSlot } from './admission.js'
+import { authAnswer, authenticateSocket, closeFor } from './auth-result.js'
 import type { RealtimeContext } from './context.js'
-import { writeEncoded, type EncodedFrame } from './frame.js'
-import { dispatch } from './dispatch.js'
-import type { HubClient } from './hub.js'
-import { parseClientMessage, type ClientMessage, type MessageError } from './messages.js'
-import { Close, type CloseSpec, ErrorCode, GLOBAL_CHANNEL, ReservedType } from './protocol.js'
+import { Elevation } from './elevation.js'
+import { enterAdminEndpoint, refusalFor, type ConnectionKind } from './endpoint.js'
 import { ExpiryTimer } from './expiry.js'
+import { sendEncoded, type EncodedFrame } from './frame.js'
+import type { SocketView } from './handlers.js'
+import type { HubClient } from './hub.js'
+import { Membership } from './membership.js'
+import { parseClientMessage, textOf, type ClientMessage, type MessageError } from './messages.js'
+import { PendingAuth } from './pending.js'
 import { RateGuard } from './rate-bucket.js'
 import { statsUpdate } from './stats.js'
 
 type State = 'pending' | 'authenticating' | 'open' | 'closed'
-
-/** `/ws` sockets are users; `/admin/ws` sockets must hold role admin and stay elevated. */
-export type ConnectionKind = 'user' | 'admin'
-
-/** The internal channel that carries `stats_update` to admin sockets; `$` is not a legal client channel. */
-export const ADMIN_CHANNEL = '$admin'
 
 /** Where a socket came from, for logs and the audit trail. */
 export interface Peer {
@@ -28,29 +25,27 @@ export interface Peer {
   readonly userAgent: string | null
 }
 
-/** Messages a client may pipeline behind its `authenticate` while it is checked. */
-const MAX_QUEUED_WHILE_AUTHENTICATING = 16
-
 /**
- * One socket's life: pending → open → closed. Listeners are attached in the
- * constructor, synchronously in the route handler, so a message sent right
- * after the handshake is never lost.
+ * One socket's life: pending → authenticating → open → closed (a socket with
+ * credentials in its handshake goes straight to open). Listeners are attached
+ * in the constructor, synchronously in the route handler, so a message sent
+ * right after the handshake is never lost. Messages of an open socket go to
+ * the handler table; elevation and channels are objects of their own.
  */
-export class Connection implements HubClient {
+export class Connection implements HubClient, SocketView {
   readonly connectionId = randomUUID()
-  readonly channels = new Set<string>([GLOBAL_CHANNEL])
+  readonly elevation: Elevation
+  readonly channels: Membership
   private state: State = 'pending'
   private current: Principal | undefined
+  private readonly pending: PendingAuth
   private readonly expiry: ExpiryTimer
-  private authTimer: NodeJS.Timeout | undefined
-  private queued: string[] = []
   private readonly rate: RateGuard
-  /** Epoch ms until which admin messages are allowed; Infinity on /admin/ws. */
-  private elevatedUntil = 0
-  private countedPending = false
-  private pendingSlot: PendingSlot | undefined
 
-  constructor (readonly socket: WebSocket, readonly ctx: RealtimeContext, readonly peer: Peer, readonly kind: ConnectionKind = 'user') {
+  constructor (readonly socket: WebSocket, private readonly ctx: RealtimeContext, readonly peer: Peer, readonly kind: ConnectionKind = 'user') {
+    this.elevation = new Elevation(ctx.clock)
+    this.channels = new Membership(ctx.hub, this, ctx.config.wsMaxSubscriptions)
+    this.pending = new PendingAuth(ctx.stats)
     this.rate = new RateGuard(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst, ctx.clock)
     this.expiry = new ExpiryTimer(ctx.config.clockToleranceSeconds, () => { this.closeWith(Close.tokenExpired) })
     socket.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
@@ -59,85 +54,42 @@ export class Connection implements HubClient {
     ctx.connections.add(this)
   }
 
-  get ip (): string {
-    return this.peer.ip
-  }
-
-  get userAgent (): string | null {
-    return this.peer.userAgent
-  }
-
-  get username (): string {
-    return this.current?.username ?? ''
-  }
-
-  get sid (): string | undefined {
-    return this.current?.sid
-  }
-
-  get principal (): Principal | undefined {
-    return this.current
-  }
-
-  get isOpen (): boolean {
-    return this.state === 'open'
-  }
+  get ip (): string { return this.peer.ip }
+  get userAgent (): string | null { return this.peer.userAgent }
+  get username (): string { return this.current?.username ?? '' }
+  get sid (): string | undefined { return this.current?.sid }
+  get principal (): Principal | undefined { return this.current }
+  get isOpen (): boolean { return this.state === 'open' }
 
   /** No credentials in the handshake: wait for a first `authenticate` message. */
   awaitAuthentication (slot?: PendingSlot): void {
-    this.pendingSlot = slot
-    this.countedPending = true
-    this.ctx.stats.pending++
-    this.authTimer = setTimeout(() => { this.closeWith(Close.authTimeout) }, this.ctx.config.wsAuthTimeoutMs)
+    this.pending.start(slot, this.ctx.config.wsAuthTimeoutMs, () => { this.closeWith(Close.authTimeout) })
   }
 
   open (principal: Principal): void {
     if (this.state === 'closed') return
-    this.leavePending()
-    // Authenticated: no longer counts against the pending caps (its TCP close would free it otherwise).
-    this.pendingSlot?.authenticated()
-    this.pendingSlot = undefined
-    clearTimeout(this.authTimer)
-    if (this.kind === 'admin' && !principal.roles.includes(ADMIN_ROLE)) {
-      this.closeWith(Close.forbidden)
-      return
-    }
-    if (this.ctx.hub.connectionsOf(principal.username) >= this.ctx.config.wsMaxConnectionsPerUser) {
-      this.closeWith(Close.tooManyConnections)
+    const queued = this.pending.authenticated()
+    const refused = refusalFor(this.kind, principal, this.ctx.hub, this.ctx.config.wsMaxConnectionsPerUser)
+    if (refused !== undefined) {
+      this.closeWith(refused)
       return
     }
     this.current = principal
     this.state = 'open'
-    if (this.kind === 'admin') {
-      this.elevatedUntil = Infinity
-      this.channels.add(ADMIN_CHANNEL)
-    }
     this.ctx.hub.join(this)
+    if (this.kind === 'admin') enterAdminEndpoint(this.ctx.hub, this, this.elevation)
     this.expiry.schedule(principal.exp)
     this.send({ type: ReservedType.connectionEstablished, user: principal.username, connectionId: this.connectionId, expiresAt: principal.exp })
-    const queued = this.queued
-    this.queued = []
     for (const text of queued) this.handleText(text)
     if (this.kind === 'admin') this.send(statsUpdate(this.ctx.stats))
   }
 
-  get elevated (): boolean {
-    return this.elevatedUntil > this.ctx.clock.now()
-  }
-
-  /** Elevates for `ms` from now; each admin command calls it again, so elevation ends after idle time. */
-  elevate (ms: number): number {
-    if (this.elevatedUntil !== Infinity) this.elevatedUntil = this.ctx.clock.now() + ms
-    return this.elevatedUntil
-  }
-
   /** Moves the expiry after an in-band refresh; the session stays the same socket. */
   renew (principal: Principal): void {
-    // A token from a new login carries a new session id: re-index under it.
-    const moved = principal.sid !== this.current?.sid
-    if (moved) this.ctx.hub.leave(this)
+    const previousSid = this.current?.sid
     this.current = principal
-    if (moved) this.ctx.hub.join(this)
+    // A token from a new login carries a new session id: re-index under it.
+    this.ctx.hub.moveSession(this, previousSid)
     this.expiry.schedule(principal.exp)
   }
 
@@ -150,14 +102,8 @@ export class Connection implements HubClient {
   }
 
   sendFrame (frame: EncodedFrame): void {
-    if (this.socket.readyState !== this.socket.OPEN) return
-    // A client that does not read would otherwise grow this buffer without bound.
-    if (this.socket.bufferedAmount > this.ctx.config.wsMaxBufferedBytes) {
-      this.closeWith(Close.slowConsumer)
-      return
-    }
-    if (this.ctx.config.wsPerMessageDeflate) this.socket.send(frame.text)
-    else writeEncoded(this.socket, frame)
+    const { wsMaxBufferedBytes, wsPerMessageDeflate } = this.ctx.config
+    if (sendEncoded(this.socket, frame, wsMaxBufferedBytes, wsPerMessageDeflate) === 'slow') this.closeWith(Close.slowConsumer)
   }
 
   closeWith (spec: CloseSpec): void {
@@ -166,19 +112,11 @@ export class Connection implements HubClient {
     this.socket.close(spec.code, spec.reason)
   }
 
-  private leavePending (): void {
-    if (!this.countedPending) return
-    this.countedPending = false
-    this.ctx.stats.pending--
-  }
-
   private release (): void {
-    this.leavePending()
-    this.elevatedUntil = 0
     this.state = 'closed'
+    this.pending.end()
+    this.elevation.end()
     this.expiry.clear()
-    clearTimeout(this.authTimer)
-    this.queued = []
     this.ctx.hub.leave(this)
     this.ctx.connections.delete(this)
   }
@@ -187,29 +125,24 @@ export class Connection implements HubClient {
     if (this.state === 'closed') return
     // A bug in one message's handling ends that socket, never the process.
     try {
-      this.receive(data, isBinary)
+      if (isBinary) this.closeWith(Close.binaryNotSupported)
+      else this.receive(textOf(data))
     } catch (err) {
       this.ctx.log.error({ err, connectionId: this.connectionId }, 'websocket message handler failed')
       this.closeWith(Close.internalError)
     }
   }
 
-  private receive (data: RawData, isBinary: boolean): void {
-    if (isBinary) {
-      this.closeWith(Close.binaryNotSupported)
-      return
-    }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as Buffer).toString()
-    if (this.state === 'open') {
-      if (!this.withinRate()) return
-      this.ctx.stats.received()
-    }
+  private receive (text: string): void {
     if (this.state === 'authenticating') {
-      if (this.queued.length >= MAX_QUEUED_WHILE_AUTHENTICATING) this.closeWith(Close.rateLimited)
-      else this.queued.push(text)
-      return
+      // Pipelined behind the `authenticate`: handled once it succeeds.
+      if (!this.pending.hold(text)) this.closeWith(Close.rateLimited)
+    } else if (this.state !== 'open') {
+      this.handleText(text)
+    } else if (this.withinRate()) {
+      this.ctx.stats.received()
+      this.handleText(text)
     }
-    this.handleText(text)
   }
 
   private withinRate (): boolean {
@@ -221,34 +154,23 @@ export class Connection implements HubClient {
 
   private handleText (text: string): void {
     const parsed = parseClientMessage(text)
-    if (this.state === 'pending') {
-      this.firstMessage(parsed.ok ? parsed.message : undefined)
-      return
-    }
-    if (!parsed.ok) {
-      this.sendError(parsed.error)
-      return
-    }
-    dispatch(this, parsed.message)
+    if (this.state === 'pending') this.firstMessage(parsed.ok ? parsed.message : undefined)
+    else if (!parsed.ok) this.sendError(parsed.error)
+    else this.ctx.handlers.dispatch(this, parsed.message)
   }
 
   private firstMessage (message: ClientMessage | undefined): void {
-    if (message?.type !== ReservedType.authenticate || typeof message.token !== 'string') {
+    const token = message?.type === ReservedType.authenticate ? message.token : undefined
+    if (typeof token !== 'string') {
       this.closeWith(Close.missingToken)
       return
     }
     this.state = 'authenticating'
-    const attempt = { ...this.peer, token: message.token, source: 'message' as const }
-    authenticateSocket(this.ctx, attempt, this.ctx.log).then((outcome) => {
+    authenticateSocket(this.ctx, { ...this.peer, token, source: 'message' }, this.ctx.log).then((outcome) => {
       if (this.state === 'closed') return
-      if (!outcome.ok) {
-        const spec = closeFor(outcome.failure)
-        this.send({ type: ReservedType.authFailed, reason: spec.reason })
-        this.closeWith(spec)
-        return
-      }
-      this.send({ type: ReservedType.authenticated, user: outcome.principal.username, expiresAt: outcome.principal.exp })
-      this.open(outcome.principal)
+      this.send(authAnswer(outcome))
+      if (outcome.ok) this.open(outcome.principal)
+      else this.closeWith(closeFor(outcome.failure))
     }, (err: unknown) => {
       this.ctx.log.error({ err, connectionId: this.connectionId }, 'websocket authentication crashed')
       this.closeWith(Close.internalError)

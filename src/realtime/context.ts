@@ -1,12 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { AdminLockout } from '../admin/lockout.js'
 import type { AuditSink } from '../audit/events.js'
 import type { Authenticator } from '../auth/authenticator.js'
-import type { SessionService } from '../auth/sessions.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Broker } from '../broker/broker.js'
 import type { Connection } from './connection.js'
+import type { MessageHandlers } from './handlers.js'
 import type { Hub } from './hub.js'
 import type { RealtimeStats } from './stats.js'
 
@@ -15,13 +14,12 @@ export interface RealtimeContext {
   readonly hub: Hub
   readonly broker: Broker
   readonly authenticator: Authenticator
-  readonly sessions: SessionService
+  readonly handlers: MessageHandlers
   readonly stats: RealtimeStats
   readonly audit: AuditSink
   readonly config: Config
   readonly clock: Clock
   readonly log: FastifyBaseLogger
-  readonly adminLockout: AdminLockout
   /** Every socket not yet closed, pending ones included (the hub holds only authenticated ones). */
   readonly connections: Set<Connection>
 }

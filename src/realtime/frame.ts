@@ -65,3 +65,17 @@ export function writeEncoded (socket: WebSocket, frame: EncodedFrame): void {
   }
   ws._sender.sendFrame([frame.wire])
 }
+
+/**
+ * Sends a broadcast frame to one socket, unless that socket's unsent buffer
+ * is over `maxBuffered`: a client that does not read would otherwise grow it
+ * without bound ('slow': the caller closes it). With permessage-deflate the
+ * frame goes through ws, which compresses it.
+ */
+export function sendEncoded (socket: WebSocket, frame: EncodedFrame, maxBuffered: number, deflate: boolean): 'sent' | 'closed' | 'slow' {
+  if (socket.readyState !== socket.OPEN) return 'closed'
+  if (socket.bufferedAmount > maxBuffered) return 'slow'
+  if (deflate) socket.send(frame.text)
+  else writeEncoded(socket, frame)
+  return 'sent'
+}

@@ -1,12 +1,11 @@
+import { GLOBAL_CHANNEL, type CloseSpec } from '../protocol/index.js'
 import { encodeTextFrame, type EncodedFrame } from './frame.js'
-import type { CloseSpec } from './protocol.js'
 
 /** What the hub needs of a socket; the hub knows nothing of HTTP or auth. */
 export interface HubClient {
   readonly connectionId: string
   readonly username: string
   readonly sid: string | undefined
-  readonly channels: ReadonlySet<string>
   sendFrame (frame: EncodedFrame): void
   closeWith (spec: CloseSpec): void
 }
@@ -27,19 +26,24 @@ function removeFrom<K> (index: Map<K, Set<HubClient>>, key: K, client: HubClient
   if (set.size === 0) index.delete(key)
 }
 
+const NO_CHANNELS: ReadonlySet<string> = new Set()
+
 /**
  * The authenticated sockets of this instance, indexed by channel, user and
  * session. Only joined (authenticated) clients are here, so a pending or
- * rejected socket can never receive a broadcast.
+ * rejected socket can never receive a broadcast. The hub is the one record
+ * of which channels a socket is in: sockets ask it to subscribe and
+ * unsubscribe, and read their channels back from it.
  */
 export class Hub {
-  private readonly all = new Set<HubClient>()
+  /** Every joined client, with the channels it is in. */
+  private readonly members = new Map<HubClient, Set<string>>()
   private readonly byChannel = new Map<string, Set<HubClient>>()
   private readonly byUser = new Map<string, Set<HubClient>>()
   private readonly bySession = new Map<string, Set<HubClient>>()
 
   get size (): number {
-    return this.all.size
+    return this.members.size
   }
 
   get userCount (): number {
@@ -47,7 +51,7 @@ export class Hub {
   }
 
   clients (): IterableIterator<HubClient> {
-    return this.all.values()
+    return this.members.keys()
   }
 
   sessionIds (): IterableIterator<string> {
@@ -58,26 +62,45 @@ export class Hub {
     return this.byUser.keys()
   }
 
+  /** Adds an authenticated client, in the global channel. */
   join (client: HubClient): void {
-    this.all.add(client)
+    if (this.members.has(client)) return
+    this.members.set(client, new Set([GLOBAL_CHANNEL]))
+    addTo(this.byChannel, GLOBAL_CHANNEL, client)
     addTo(this.byUser, client.username, client)
     if (client.sid !== undefined) addTo(this.bySession, client.sid, client)
-    for (const channel of client.channels) addTo(this.byChannel, channel, client)
   }
 
   leave (client: HubClient): void {
-    if (!this.all.delete(client)) return
+    const channels = this.members.get(client)
+    if (channels === undefined) return
+    this.members.delete(client)
     removeFrom(this.byUser, client.username, client)
     if (client.sid !== undefined) removeFrom(this.bySession, client.sid, client)
-    for (const channel of client.channels) removeFrom(this.byChannel, channel, client)
+    for (const channel of channels) removeFrom(this.byChannel, channel, client)
   }
 
-  /** Called by a client after it changed its own channel set. */
+  /** Re-indexes a client whose session id changed (an in-band refresh with a new login's token). */
+  moveSession (client: HubClient, previousSid: string | undefined): void {
+    if (!this.members.has(client) || previousSid === client.sid) return
+    if (previousSid !== undefined) removeFrom(this.bySession, previousSid, client)
+    if (client.sid !== undefined) addTo(this.bySession, client.sid, client)
+  }
+
+  /** The channels a client is in; empty for one that is not joined. */
+  channelsOf (client: HubClient): ReadonlySet<string> {
+    return this.members.get(client) ?? NO_CHANNELS
+  }
+
   subscribe (client: HubClient, channel: string): void {
-    if (this.all.has(client)) addTo(this.byChannel, channel, client)
+    const channels = this.members.get(client)
+    if (channels === undefined || channels.has(channel)) return
+    channels.add(channel)
+    addTo(this.byChannel, channel, client)
   }
 
   unsubscribe (client: HubClient, channel: string): void {
+    if (this.members.get(client)?.delete(channel) !== true) return
     removeFrom(this.byChannel, channel, client)
   }
 

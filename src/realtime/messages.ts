@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { ErrorCode, type ErrorCodeValue, GLOBAL_CHANNEL } from './protocol.js'
+import type { RawData } from 'ws'
+import { ErrorCode, type ErrorCodeValue, GLOBAL_CHANNEL, isChannelName } from '../protocol/index.js'
 
 /** A client message after parsing: a JSON object with a string `type`. */
 export interface ClientMessage {
@@ -25,7 +26,11 @@ export type ParseResult =
   | { readonly ok: false, readonly error: MessageError }
 
 const MAX_TYPE_LENGTH = 100
-const CHANNEL_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/
+
+/** A text frame's payload, however ws delivered it. */
+export function textOf (data: RawData): string {
+  return Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as Buffer).toString()
+}
 
 export function parseClientMessage (text: string): ParseResult {
   let value: unknown
@@ -54,10 +59,6 @@ export function channelOf (message: ClientMessage): string | undefined {
   const { channel } = message
   if (channel === undefined) return GLOBAL_CHANNEL
   return isChannelName(channel) ? channel : undefined
-}
-
-export function isChannelName (value: unknown): value is string {
-  return typeof value === 'string' && CHANNEL_PATTERN.test(value)
 }
 
 /**

@@ -1,14 +1,16 @@
 import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
-import { AdminLockout } from '../admin/lockout.js'
 import type { Clock } from '../clock.js'
-import { MIN_ADMIN_TOKEN_LENGTH, type Config } from '../config.js'
+import { BEARER_SUBPROTOCOL, Close } from '../protocol/index.js'
+import type { Config } from '../config.js'
 import type { RealtimeContext } from './context.js'
 import { startHeartbeat } from './heartbeat.js'
-import { ADMIN_CHANNEL, type Connection } from './connection.js'
+import { publishHandler, registerBuiltinHandlers } from './builtin-handlers.js'
+import type { Connection } from './connection.js'
+import { ADMIN_CHANNEL } from './endpoint.js'
+import { MessageHandlers } from './handlers.js'
 import { Hub } from './hub.js'
 import { startRevalidation } from './revalidate.js'
-import { BEARER_SUBPROTOCOL, Close } from './protocol.js'
 import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
 import { closeEverySocket } from './shutdown.js'
@@ -18,6 +20,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     hub: Hub
     realtimeStats: RealtimeStats
+    /** Where feature plugins register the socket message types they answer (see handlers.ts). */
+    socketHandlers: MessageHandlers
   }
 }
 
@@ -27,23 +31,21 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
   const stats = new RealtimeStats(hub, fastify.instanceId)
   fastify.decorate('hub', hub)
   fastify.decorate('realtimeStats', stats)
+  const handlers = new MessageHandlers(publishHandler(fastify.broker))
+  fastify.decorate('socketHandlers', handlers)
   const ctx: RealtimeContext = {
     hub,
     broker: fastify.broker,
     authenticator: fastify.authenticator,
-    sessions: fastify.sessions,
+    handlers,
     stats,
     audit: fastify.audit,
     config,
     clock,
     log: fastify.log,
-    adminLockout: new AdminLockout({ freeFailures: config.adminAuthFreeFailures, maxBackoffMs: config.adminAuthMaxBackoffSeconds * 1000 }, () => clock.now()),
     connections: new Set<Connection>()
   }
-  if (config.adminToken !== undefined && config.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
-    // Production refuses to start with it (see config.ts); elsewhere a short PIN is a convenience.
-    fastify.log.warn({ length: config.adminToken.length, minimum: MIN_ADMIN_TOKEN_LENGTH }, 'ADMIN_TOKEN is short enough to guess; production refuses it')
-  }
+  registerBuiltinHandlers(handlers, ctx)
 
   fastify.broker.subscribe((event) => {
     switch (event.kind) {

@@ -1,6 +1,6 @@
 import type { Broker } from '../broker/broker.js'
 import { channelOf, checkMessage, stamp, type MessageError, type StampedMessage } from './messages.js'
-import { ErrorCode, isReservedType } from './protocol.js'
+import { ErrorCode, isReservedType } from '../protocol/index.js'
 
 export type PublishResult =
   | { readonly ok: true, readonly message: StampedMessage, readonly channel: string }
@@ -11,7 +11,7 @@ export type PublishResult =
  * `POST /messages`: checked, stamped, serialized once, handed to the broker.
  * `allowedChannels` is the sender's subscriptions; undefined allows any.
  */
-export function publishMessage (broker: Broker, value: unknown, user: string, allowedChannels?: ReadonlySet<string>): PublishResult {
+export function publishMessage (broker: Broker, value: unknown, user: string, allowedChannels?: { has: (channel: string) => boolean }): PublishResult {
   const checked = checkMessage(value)
   if (!checked.ok) return checked
   const message = checked.message

@@ -1,14 +1,15 @@
 import { maskToken } from '../auth/tokens.js'
-import type { Connection } from './connection.js'
+import type { RealtimeContext } from './context.js'
+import type { SocketView } from './handlers.js'
 import type { ClientMessage } from './messages.js'
-import { ErrorCode, ReservedType } from './protocol.js'
+import { ErrorCode, ReservedType } from '../protocol/index.js'
 
 /**
  * `{"type":"refresh","token":…}`: a new access token for the same user moves
  * this socket's expiry without a reconnect. Anything else leaves the old
  * expiry in place and answers with an error frame.
  */
-export function refreshInBand (conn: Connection, message: ClientMessage): void {
+export function refreshInBand (ctx: Pick<RealtimeContext, 'authenticator' | 'log'>, conn: SocketView, message: ClientMessage): void {
   const current = conn.principal
   const { token, requestId } = message
   if (current === undefined) return
@@ -16,23 +17,23 @@ export function refreshInBand (conn: Connection, message: ClientMessage): void {
     conn.sendError({ code: ErrorCode.invalidMessage, message: 'refresh needs a "token"' }, requestId)
     return
   }
-  conn.ctx.authenticator.authenticate(token).then((outcome) => {
+  ctx.authenticator.authenticate(token).then((outcome) => {
     if (!conn.isOpen) return
     const log = { connectionId: conn.connectionId, ip: conn.ip, token: maskToken(token) }
     if (!outcome.ok) {
-      conn.ctx.log.info({ ...log, failure: outcome.failure }, 'in-band refresh refused')
+      ctx.log.info({ ...log, failure: outcome.failure }, 'in-band refresh refused')
       conn.sendError({ code: ErrorCode.invalidToken, message: `Refresh refused: ${outcome.failure} token` }, requestId)
       return
     }
     if (outcome.principal.username !== current.username) {
-      conn.ctx.log.info({ ...log, user: current.username }, 'in-band refresh refused: token of another user')
+      ctx.log.info({ ...log, user: current.username }, 'in-band refresh refused: token of another user')
       conn.sendError({ code: ErrorCode.invalidToken, message: 'Refresh refused: token belongs to another user' }, requestId)
       return
     }
     conn.renew(outcome.principal)
-    conn.ctx.log.info({ ...log, user: current.username }, 'in-band refresh accepted')
+    ctx.log.info({ ...log, user: current.username }, 'in-band refresh accepted')
     conn.send({ type: ReservedType.refreshed, expiresAt: outcome.principal.exp, ...(typeof requestId === 'string' ? { requestId } : {}) })
   }, (err: unknown) => {
-    conn.ctx.log.error({ err }, 'in-band refresh crashed')
+    ctx.log.error({ err }, 'in-band refresh crashed')
   })
 }

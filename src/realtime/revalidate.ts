@@ -3,7 +3,7 @@ import { TEST_SESSION_ID } from '../auth/tokens.js'
 import type { SessionStore } from '../store/sessions.js'
 import type { UserStore } from '../store/users.js'
 import type { Hub } from './hub.js'
-import { Close } from './protocol.js'
+import { Close } from '../protocol/index.js'
 
 /** Keeps each `IN (…)` list well under every engine's bound-parameter limit. */
 const CHUNK = 500
@@ -16,8 +16,9 @@ function chunks<T> (items: readonly T[]): T[][] {
 
 /**
  * Revocations normally arrive as broker events at once. This sweep is the
- * safety net for changes that send none — the users CLI is another process —
- * and asks the database, in two batched queries, which of the open sessions
+ * safety net for events this server did not hear (the users CLI is another
+ * process, which the in-process broker does not reach; a broker link that was
+ * down) and asks the database, in two batched queries, which of the open sessions
  * and users are still good.
  */
 export async function revalidate (hub: Hub, sessions: SessionStore, users: UserStore): Promise<number> {

@@ -4,7 +4,8 @@ import { findCredentials } from '../auth/credentials.js'
 import { ApiErrors, errorBody, type ApiErrorName } from '../errors.js'
 import { Admission, type PendingSlot, type Refusal } from './admission.js'
 import { authenticateHandshake, closeFor, type SocketAuth } from './auth-result.js'
-import { Connection, type ConnectionKind } from './connection.js'
+import { Connection } from './connection.js'
+import type { ConnectionKind } from './endpoint.js'
 import type { RealtimeContext } from './context.js'
 
 declare module 'fastify' {

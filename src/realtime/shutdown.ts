@@ -1,6 +1,6 @@
 import type { WebSocketServer } from 'ws'
 import type { Connection } from './connection.js'
-import { Close } from './protocol.js'
+import { Close } from '../protocol/index.js'
 
 /** How long peers have to answer the 1001 close frame before their sockets are cut. */
 export const CLOSE_GRACE_MS = 2000

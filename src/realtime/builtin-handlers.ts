@@ -1,0 +1,61 @@
+import type { Broker } from '../broker/broker.js'
+import { ErrorCode, isChannelName, ReservedType } from '../protocol/index.js'
+import type { RealtimeContext } from './context.js'
+import type { MessageHandler, MessageHandlers, SocketView } from './handlers.js'
+import type { ClientMessage } from './messages.js'
+import { publishMessage } from './publish.js'
+import { refreshInBand } from './refresh.js'
+
+/** What a message of no registered type is: a message for the sender's channel. */
+export function publishHandler (broker: Broker): MessageHandler {
+  return (conn, message) => {
+    const published = publishMessage(broker, message, conn.username, conn.channels)
+    if (!published.ok) conn.sendError(published.error, message.requestId)
+  }
+}
+
+/** The types realtime answers itself. */
+export function registerBuiltinHandlers (handlers: MessageHandlers, ctx: RealtimeContext): void {
+  handlers.register(ReservedType.ping, (conn) => {
+    conn.send({ type: ReservedType.pong, timestamp: Date.now() / 1000 })
+  })
+  handlers.register(ReservedType.getStatus, (conn) => { sendStatus(ctx, conn) })
+  handlers.register(ReservedType.subscribe, changeSubscription)
+  handlers.register(ReservedType.unsubscribe, changeSubscription)
+  handlers.register(ReservedType.refresh, (conn, message) => { refreshInBand(ctx, conn, message) })
+  handlers.register(ReservedType.authenticate, (conn, message) => {
+    conn.sendError({ code: ErrorCode.unsupportedType, message: 'Already authenticated; use "refresh" to replace the token' }, message.requestId)
+  })
+}
+
+function sendStatus (ctx: RealtimeContext, conn: SocketView): void {
+  const principal = conn.principal
+  if (principal === undefined) return
+  conn.send({
+    type: ReservedType.status,
+    user: principal.username,
+    roles: principal.roles,
+    expiresAt: principal.exp,
+    connectionId: conn.connectionId,
+    connections: ctx.hub.connectionsOf(principal.username),
+    channels: conn.channels.list()
+  })
+}
+
+function changeSubscription (conn: SocketView, message: ClientMessage): void {
+  const { channel } = message
+  if (!isChannelName(channel)) {
+    conn.sendError({ code: ErrorCode.invalidMessage, message: 'subscribe and unsubscribe need a "channel" of 1 to 128 letters, digits or _.:@-' }, message.requestId)
+    return
+  }
+  if (message.type === ReservedType.subscribe) {
+    if (!conn.channels.join(channel)) {
+      conn.sendError({ code: ErrorCode.tooManySubscriptions, message: `A socket may be in at most ${conn.channels.limit} channels, global included; unsubscribe from one first` }, message.requestId)
+      return
+    }
+    conn.send({ type: ReservedType.subscribed, channel })
+  } else {
+    conn.channels.leave(channel)
+    conn.send({ type: ReservedType.unsubscribed, channel })
+  }
+}

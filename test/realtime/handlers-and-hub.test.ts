@@ -1,0 +1,80 @@
+import t from 'tap'
+import { Close, type CloseSpec, type ReservedTypeName } from '../../src/protocol/index.js'
+import { Elevation } from '../../src/realtime/elevation.js'
+import { ADMIN_CHANNEL } from '../../src/realtime/endpoint.js'
+import type { EncodedFrame } from '../../src/realtime/frame.js'
+import { MessageHandlers, type SocketView } from '../../src/realtime/handlers.js'
+import { Hub, type HubClient } from '../../src/realtime/hub.js'
+import { Membership } from '../../src/realtime/membership.js'
+import { ManualClock } from '../clock.js'
+
+/**
+ * The parts a socket is made of, without a socket: the handler table feature
+ * plugins register into, the elevation on the injected clock, and the hub as
+ * the one record of channel membership. ws.test.ts and admin-ws.test.ts cover
+ * them over real sockets.
+ */
+
+class FakeClient implements HubClient {
+  readonly frames: string[] = []
+  readonly closes: CloseSpec[] = []
+  constructor (readonly connectionId: string, readonly username: string, public sid: string | undefined) {}
+  sendFrame (frame: EncodedFrame): void { this.frames.push(frame.text) }
+  closeWith (spec: CloseSpec): void { this.closes.push(spec) }
+}
+
+t.test('the handler table: reserved types only, one handler each, anything else to the fallback', async (t) => {
+  const seen: string[] = []
+  const handlers = new MessageHandlers((_conn, message) => { seen.push(`fallback ${message.type}`) })
+  handlers.register('ping', (_conn, message) => { seen.push(`ping ${message.type}`) })
+  t.throws(() => { handlers.register('ping', () => {}) }, /already registered/)
+  t.throws(() => { handlers.register('chat' as ReservedTypeName, () => {}) }, /not a reserved type/)
+  const conn = {} as unknown as SocketView
+  handlers.dispatch(conn, { type: 'ping' })
+  handlers.dispatch(conn, { type: 'chat' })
+  handlers.dispatch(conn, { type: 'admin_auth' })
+  t.same(seen, ['ping ping', 'fallback chat', 'fallback admin_auth'], 'an unregistered reserved type reaches the fallback, which refuses it')
+})
+
+t.test('elevation: none, for a while on the clock, for life, ended', async (t) => {
+  const clock = new ManualClock()
+  const elevation = new Elevation(clock)
+  t.equal(elevation.active, false)
+  t.equal(elevation.extend(1000), clock.now() + 1000)
+  clock.advance(999)
+  t.equal(elevation.active, true)
+  clock.advance(1)
+  t.equal(elevation.active, false, 'ends when its time is up')
+  elevation.grantForLife()
+  clock.advance(10 ** 9)
+  t.equal(elevation.active, true)
+  t.equal(elevation.extend(1000), null, 'extending a life-long elevation keeps it life-long')
+  elevation.end()
+  t.equal(elevation.active, false)
+})
+
+t.test('the hub owns channel membership: joins, caps, leaves and session moves', async (t) => {
+  const hub = new Hub()
+  const alice = new FakeClient('a', 'alice', 's1')
+  const channels = new Membership(hub, alice, 2)
+  t.same(channels.list(), [], 'a client not in the hub is in no channel')
+  hub.join(alice)
+  t.same(channels.list(), ['global'])
+  hub.subscribe(alice, ADMIN_CHANNEL)
+  t.equal(channels.join('news'), true)
+  t.equal(channels.join('sport'), false, 'global and news make two; the admin channel does not count')
+  t.equal(hub.deliver('news', '{"n":1}'), 1)
+  channels.leave('news')
+  t.equal(hub.deliver('news', '{"n":2}'), 0)
+  t.equal(hub.hasChannel('news'), false, 'an empty channel leaves the index')
+  t.same(alice.frames, ['{"n":1}'])
+
+  alice.sid = 's2'
+  hub.moveSession(alice, 's1')
+  t.equal(hub.closeSession('s1', Close.sessionRevoked), 0)
+  t.equal(hub.closeSession('s2', Close.sessionRevoked), 1)
+  hub.leave(alice)
+  t.same(channels.list(), [])
+  t.equal(hub.hasChannel('global'), false)
+  t.equal(hub.hasChannel(ADMIN_CHANNEL), false)
+})
