@@ -2,8 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
+import type { Redis } from 'ioredis'
 import type { BrokerLog } from '../../src/broker/log.js'
+import { closeRedis, createRedis, whenReady } from '../../src/broker/redis-connection.js'
 import type { TestContext } from '../helper.js'
+import { REDIS_TEST_URL } from '../services.js'
 
 /** Polls until `predicate` (which may be async) holds, or fails naming `what`. */
 export async function until (what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
@@ -87,4 +90,19 @@ export class PrivateRedis {
     child.kill('SIGKILL')
     await exited
   }
+}
+
+/** A ready fail-fast client on the shared test Redis (or `url`), closed at teardown. */
+export async function redisClient (t: TestContext, url: string = REDIS_TEST_URL): Promise<Redis> {
+  const redis = createRedis({ url, name: 'wsgate-test', log: captureLog() })
+  t.teardown(async () => { await closeRedis(redis) })
+  await whenReady(redis, url, 5000)
+  return redis
+}
+
+/** A client whose Redis is not there: every command fails at once. */
+export async function deadRedisClient (t: TestContext): Promise<Redis> {
+  const redis = createRedis({ url: `redis://127.0.0.1:${await freePort()}`, name: 'wsgate-test-dead', log: captureLog() })
+  t.teardown(() => { redis.disconnect() })
+  return redis
 }
