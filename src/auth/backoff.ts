@@ -31,7 +31,7 @@ interface Entry {
 }
 
 /** Entries are forgotten after this much quiet, so the map cannot grow without bound. */
-const FORGET_AFTER_MS = 24 * 60 * 60 * 1000
+export const FORGET_AFTER_MS = 24 * 60 * 60 * 1000
 const MAX_ENTRIES = 100_000
 
 export class MemoryBackoff implements Backoff {

@@ -114,7 +114,7 @@ class Windows {
   }
 }
 
-function longest (hits: ReadonlyArray<Throttled | undefined>): Throttled | undefined {
+export function longest (hits: ReadonlyArray<Throttled | undefined>): Throttled | undefined {
   let worst: Throttled | undefined
   for (const hit of hits) {
     if (hit !== undefined && hit.retryAfterMs > 0 && (worst === undefined || hit.retryAfterMs > worst.retryAfterMs)) worst = hit
@@ -170,6 +170,6 @@ export class MemoryLoginThrottle implements LoginThrottle {
 }
 
 /** An IP holds no NUL, so the first one separates the two parts unambiguously. */
-function pairKey (username: string, ip: string): string {
+export function pairKey (username: string, ip: string): string {
   return `${ip}\u0000${username}`
 }

@@ -1,15 +1,20 @@
 import { MemoryBroker, type Broker } from './broker.js'
+import type { BrokerLog } from './log.js'
+import { RedisBroker } from './redis.js'
 
 export interface BrokerSettings {
   readonly redisUrl: string | undefined
   readonly redisKeyPrefix: string
 }
 
-/** The broker the configuration names: in-process unless REDIS_URL is set. */
-export async function openBroker (settings: BrokerSettings, instanceId: string): Promise<Broker> {
+/**
+ * The broker the configuration names: in-process unless REDIS_URL is set.
+ * With Redis, start fails (naming the redacted URL) when it cannot be
+ * reached, rather than running as an island that other instances never hear.
+ */
+export async function openBroker (settings: BrokerSettings, instanceId: string, log: BrokerLog): Promise<Broker> {
   if (settings.redisUrl !== undefined) {
-    // Wired with the Redis broker; until then a configured REDIS_URL is a hard error, not silently ignored.
-    throw new Error('REDIS_URL is set but the Redis broker is not available yet')
+    return await RedisBroker.connect({ url: settings.redisUrl, prefix: settings.redisKeyPrefix, instanceId, log })
   }
   return new MemoryBroker(instanceId)
 }

@@ -16,7 +16,7 @@ declare module 'fastify' {
 export default fp<{ config: Config }>(async (fastify, { config }) => {
   const instanceId = newInstanceId()
   fastify.decorate('instanceId', instanceId)
-  const broker = await openBroker(config, instanceId)
+  const broker = await openBroker(config, instanceId, fastify.log)
   fastify.decorate('broker', broker)
   fastify.addHook('onClose', async () => {
     await broker.close()

@@ -1,0 +1,146 @@
+import type { Redis } from 'ioredis'
+import { Leases, type ConnectionCounts } from './connection-counts.js'
+import type { BrokerLog } from './log.js'
+import { RedisFallback } from './redis-fallback.js'
+import { defineScript, type RunScript } from './redis-script.js'
+
+// Scores are lease expiries on Redis's clock (TIME), so instances' clocks never need to agree.
+const NOW_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// KEYS: the user's set. ARGV: member, lease ms, limit. 1 when the place is held.
+const ACQUIRE_LUA = `${NOW_LUA}
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not held and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+-- Every member expires by now + lease, so the set may go one second later.
+redis.call('PEXPIRE', KEYS[1], lease + 1000)
+return 1`
+
+// KEYS: users' sets. ARGV: lease ms, then for each key a JSON array of its members.
+// ZADD without XX: a lease dropped while this instance stalled is put back, as its socket is still open.
+const REFRESH_LUA = `${NOW_LUA}
+local lease = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  for _, member in ipairs(cjson.decode(ARGV[i + 1])) do redis.call('ZADD', key, now + lease, member) end
+  redis.call('PEXPIRE', key, lease + 1000)
+end
+return #KEYS`
+
+/** Users per refresh script call, so that one call never holds Redis for long. */
+const REFRESH_BATCH = 200
+
+export interface RedisConnectionCountsOptions {
+  readonly redis: Redis
+  /** REDIS_KEY_PREFIX; each user's set is `${prefix}conns:${username}`. */
+  readonly prefix: string
+  readonly instanceId: string
+  readonly log: BrokerLog
+  /** How long a place outlives its instance's last refresh (default 30 s). */
+  readonly leaseMs?: number
+  /** Default: a third of the lease, so two refreshes can fail before a live place expires. */
+  readonly refreshMs?: number
+}
+
+/**
+ * Connection counts in Redis: a sorted set per user of
+ * `${instanceId}:${connectionId}`, scored by when the place expires. Each
+ * instance refreshes all of its places in one round trip every `refreshMs`;
+ * an instance that dies stops refreshing and its places expire on their
+ * own within a lease. Acquire is one script (drop expired, count, add if
+ * under the limit), so parallel acquires on any number of instances never
+ * exceed the limit.
+ *
+ * While Redis cannot be reached, acquire allows up to the limit counting
+ * this instance's connections only (rather than refusing everyone), and the
+ * places taken meanwhile are written to Redis by the first refresh after it
+ * is back.
+ */
+export class RedisConnectionCounts implements ConnectionCounts {
+  /** Successful refresh rounds since start; lets a test wait for them. */
+  refreshes = 0
+  private readonly leases = new Leases()
+  /** Acquires still running, by member; a release meanwhile marks them to be given back. */
+  private readonly inFlight = new Map<string, { released: boolean }>()
+  private readonly acquireScript: RunScript
+  private readonly refreshScript: RunScript
+  private readonly shared: RedisFallback
+  private readonly leaseMs: number
+  private readonly timer: NodeJS.Timeout
+
+  constructor (private readonly options: RedisConnectionCountsOptions) {
+    this.leaseMs = options.leaseMs ?? 30_000
+    this.acquireScript = defineScript(options.redis, 'wsgateConnAcquire', ACQUIRE_LUA)
+    this.refreshScript = defineScript(options.redis, 'wsgateConnRefresh', REFRESH_LUA)
+    this.shared = new RedisFallback(options.log, 'connections-per-user')
+    this.timer = setInterval(() => { void this.refresh() }, options.refreshMs ?? Math.floor(this.leaseMs / 3))
+    this.timer.unref()
+  }
+
+  async acquire (username: string, connectionId: string, limit: number): Promise<boolean> {
+    if (this.leases.has(username, connectionId)) return true
+    const member = this.member(connectionId)
+    const flight = { released: false }
+    this.inFlight.set(member, flight)
+    try {
+      const ok = await this.shared.run(
+        async () => Number(await this.acquireScript([this.key(username)], [member, this.leaseMs, limit])) === 1,
+        () => this.leases.count(username) < limit)
+      if (!ok) return false
+      if (flight.released) {
+        await this.remove(username, member)
+        return false
+      }
+      this.leases.add(username, connectionId)
+      return true
+    } finally {
+      this.inFlight.delete(member)
+    }
+  }
+
+  async release (username: string, connectionId: string): Promise<void> {
+    const member = this.member(connectionId)
+    const flight = this.inFlight.get(member)
+    if (flight !== undefined) flight.released = true
+    if (this.leases.delete(username, connectionId)) await this.remove(username, member)
+  }
+
+  /** Stops refreshing and gives back this instance's places (best effort: they expire anyway). */
+  async close (): Promise<void> {
+    clearInterval(this.timer)
+    const pipeline = this.options.redis.pipeline()
+    for (const [username, ids] of this.leases.entries()) pipeline.zrem(this.key(username), ...[...ids].map((id) => this.member(id)))
+    this.leases.clear()
+    if (pipeline.length > 0) await pipeline.exec().catch(() => undefined)
+  }
+
+  /** Pushes every place this instance holds forward by a lease. */
+  async refresh (): Promise<void> {
+    const users = [...this.leases.entries()]
+    await this.shared.run(async () => {
+      for (let i = 0; i < users.length; i += REFRESH_BATCH) {
+        const batch = users.slice(i, i + REFRESH_BATCH)
+        await this.refreshScript(batch.map(([username]) => this.key(username)),
+          [this.leaseMs, ...batch.map(([, ids]) => JSON.stringify([...ids].map((id) => this.member(id))))])
+      }
+      this.refreshes++
+    }, () => undefined)
+  }
+
+  private async remove (username: string, member: string): Promise<void> {
+    // When Redis is down the place is simply not refreshed any more: it expires within a lease.
+    await this.shared.run(async () => { await this.options.redis.zrem(this.key(username), member) }, () => undefined)
+  }
+
+  private key (username: string): string {
+    return `${this.options.prefix}conns:${username}`
+  }
+
+  private member (connectionId: string): string {
+    return `${this.options.instanceId}:${connectionId}`
+  }
+}
