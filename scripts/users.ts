@@ -5,6 +5,7 @@ import { AuditLog } from '../src/audit/audit-log.js'
 import { PasswordHasher } from '../src/auth/passwords.js'
 import type { SessionService } from '../src/auth/sessions.js'
 import type { Broker } from '../src/broker/broker.js'
+import type { BrokerLog } from '../src/broker/log.js'
 import { openBroker } from '../src/broker/open.js'
 import { ConfigError, loadConfig, type Config } from '../src/config.js'
 import { ApiError } from '../src/errors.js'
@@ -120,9 +121,10 @@ function sessionEnder (store: SessionStore, broker: Broker): Pick<SessionService
 }
 
 /** Audit-log trouble goes to stderr: the log holds only error messages and counts, never secrets. */
-const auditTrouble = {
-  warn: (obj: object, msg: string) => { console.error(`audit: ${msg} ${JSON.stringify(obj)}`) },
-  error: (obj: object, msg: string) => { console.error(`audit: ${msg} ${JSON.stringify(obj)}`) }
+/** Trouble of the audit log or the broker, on stderr; routine info stays out of the CLI's output. */
+function troubleLog (topic: string): BrokerLog {
+  const print = (obj: object, msg: string): void => { console.error(`${topic}: ${msg} ${JSON.stringify(obj)}`) }
+  return { info: () => {}, warn: print, error: print }
 }
 
 async function main (argv: readonly string[]): Promise<number> {
@@ -147,14 +149,14 @@ async function main (argv: readonly string[]): Promise<number> {
     throw err
   }
 
-  const db = await openDb(config.databaseUrl)
+  const db = await openDb(config.databaseUrl, { poolSize: 1 })
   let broker: Broker | undefined
   let hasher: Promise<PasswordHasher> | undefined
   // Started only by the commands that hash, so that list and disable stay quick.
   const lazyHasher = { hash: async (password: string) => await (await (hasher ??= PasswordHasher.create({ cost: config.bcryptCost, size: 1 }))).hash(password) }
-  const audit = new AuditLog(new AuditStore(db), { log: auditTrouble })
+  const audit = new AuditLog(new AuditStore(db), { log: troubleLog('audit') })
   try {
-    broker = await openBroker(config, newInstanceId())
+    broker = await openBroker(config, newInstanceId(), troubleLog('broker'))
     const accounts = new AccountService(new UserStore(db), lazyHasher, sessionEnder(new SessionStore(db), broker), audit)
     console.log(await run(command, accounts, cliActor()))
     return 0

@@ -19,6 +19,7 @@ import { clientErrorHandler } from './http/client-errors.js'
 import { serializeRequest } from './http/logging.js'
 import auditPlugin from './plugins/audit.js'
 import brokerPlugin from './plugins/broker.js'
+import redisPlugin from './plugins/redis.js'
 import dbPlugin from './plugins/db.js'
 import jwtPlugin from './plugins/jwt.js'
 import passwordsPlugin from './plugins/passwords.js'
@@ -86,6 +87,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(passwordsPlugin, { cost: config.bcryptCost, size: config.bcryptThreads, nice: config.bcryptNice })
   await app.register(jwtPlugin, { config })
   await app.register(brokerPlugin, { config })
+  await app.register(redisPlugin, { config })
   await app.register(authPlugin, { config, clock })
   await app.register(realtimePlugin, { config, clock })
   await app.register(adminSocketPlugin, { config, clock })

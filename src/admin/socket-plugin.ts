@@ -2,6 +2,8 @@ import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import { MIN_ADMIN_TOKEN_LENGTH, type Config } from '../config.js'
 import { ReservedType } from '../protocol/index.js'
+import { MemoryBackoff, type Backoff, type BackoffPolicy } from '../auth/backoff.js'
+import { RedisBackoff } from '../auth/backoff-redis.js'
 import { AdminLockout } from './lockout.js'
 import { adminAuth, adminMessage, type AdminSocketDeps } from './socket-commands.js'
 
@@ -15,6 +17,12 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     // Production refuses to start with it (see config.ts); elsewhere a short PIN is a convenience.
     fastify.log.warn({ length: config.adminToken.length, minimum: MIN_ADMIN_TOKEN_LENGTH }, 'ADMIN_TOKEN is short enough to guess; production refuses it')
   }
+  const policy: BackoffPolicy = { freeFailures: config.adminAuthFreeFailures, maxBackoffMs: config.adminAuthMaxBackoffSeconds * 1000 }
+  const now = (): number => clock.now()
+  // With Redis the counts are shared by every instance, so a guesser gains nothing by spreading over them.
+  const counts: Backoff = fastify.redis === undefined
+    ? new MemoryBackoff(policy, now)
+    : new RedisBackoff({ redis: fastify.redis, prefix: config.redisKeyPrefix, scope: 'admin-auth', policy, log: fastify.log, now })
   const deps: AdminSocketDeps = {
     config,
     authenticator: fastify.authenticator,
@@ -23,10 +31,10 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     stats: fastify.realtimeStats,
     audit: fastify.audit,
     log: fastify.log,
-    lockout: new AdminLockout({ freeFailures: config.adminAuthFreeFailures, maxBackoffMs: config.adminAuthMaxBackoffSeconds * 1000 }, () => clock.now())
+    lockout: new AdminLockout(counts)
   }
   const handlers = fastify.socketHandlers
   handlers.register(ReservedType.adminAuth, (conn, message) => { adminAuth(deps, conn, message) })
   handlers.register(ReservedType.adminCommand, (conn, message) => { adminMessage(deps, conn, message) })
   handlers.register(ReservedType.getStats, (conn, message) => { adminMessage(deps, conn, message) })
-}, { name: 'wsgate-admin-socket', dependencies: ['wsgate-realtime'] })
+}, { name: 'wsgate-admin-socket', dependencies: ['wsgate-realtime', 'wsgate-redis'] })

@@ -105,13 +105,7 @@ export class RedisBackoff implements Backoff {
    * succeeded; a failed attempt is already counted.
    */
   async claim (keys: readonly string[]): Promise<number> {
-    return await this.shared.run(async () => Number(await this.claimScript(keys.map((key) => this.key(key)), this.args())), async () => {
-      const waits = await Promise.all(keys.map(async (key) => await this.local.retryAfterMs(key)))
-      const longest = Math.max(0, ...waits)
-      if (longest > 0) return longest
-      for (const key of keys) await this.local.recordFailure(key)
-      return 0
-    })
+    return await this.shared.run(async () => Number(await this.claimScript(keys.map((key) => this.key(key)), this.args())), async () => await this.local.claim(keys))
   }
 
   private key (key: string): string {

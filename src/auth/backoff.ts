@@ -9,6 +9,14 @@ export interface Backoff {
   retryAfterMs (key: string): Promise<number>
   recordFailure (key: string): Promise<void>
   recordSuccess (key: string): Promise<void>
+  /**
+   * Checks and counts in one atomic step, for attempts that must not race:
+   * the longest wait among `keys` if any must wait, else a failure is
+   * recorded on every key and 0 returned. The caller then makes its attempt
+   * and calls recordSuccess on each key if it succeeded; a failed attempt
+   * is already counted.
+   */
+  claim (keys: readonly string[]): Promise<number>
 }
 
 export interface BackoffPolicy {
@@ -40,12 +48,32 @@ export class MemoryBackoff implements Backoff {
   constructor (private readonly policy: BackoffPolicy, private readonly now: () => number = Date.now) {}
 
   async retryAfterMs (key: string): Promise<number> {
-    const entry = this.entries.get(key)
-    return entry === undefined ? 0 : Math.max(0, entry.blockedUntil - this.now())
+    return this.waitOf(key, this.now())
   }
 
   async recordFailure (key: string): Promise<void> {
+    this.fail(key, this.now())
+  }
+
+  async claim (keys: readonly string[]): Promise<number> {
+    // Synchronous from the check to the count, so parallel claims in this process cannot interleave.
     const now = this.now()
+    const wait = Math.max(0, ...keys.map((key) => this.waitOf(key, now)))
+    if (wait > 0) return wait
+    for (const key of keys) this.fail(key, now)
+    return 0
+  }
+
+  async recordSuccess (key: string): Promise<void> {
+    this.entries.delete(key)
+  }
+
+  private waitOf (key: string, now: number): number {
+    const entry = this.entries.get(key)
+    return entry === undefined ? 0 : Math.max(0, entry.blockedUntil - now)
+  }
+
+  private fail (key: string, now: number): void {
     let entry = this.entries.get(key)
     if (entry === undefined || now - entry.lastFailure > FORGET_AFTER_MS) {
       if (this.entries.size >= MAX_ENTRIES) this.prune(now)
@@ -55,10 +83,6 @@ export class MemoryBackoff implements Backoff {
     entry.failures += 1
     entry.lastFailure = now
     entry.blockedUntil = now + backoffMs(entry.failures, this.policy)
-  }
-
-  async recordSuccess (key: string): Promise<void> {
-    this.entries.delete(key)
   }
 
   private prune (now: number): void {
