@@ -27,8 +27,9 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=8000
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The users CLI is compiled too, so the image can create its first admin:
-#   node dist/scripts/users.js add <name> --role admin   (reads the password on stdin)
+# The CLIs are compiled with the server (tsconfig.build.json), so the image can
+# create its first admin; a server that starts with no users logs this command:
+#   docker compose exec app1 node dist/scripts/users.js add <name> --role admin
 
 # The default DATABASE_URL (sqlite:./data/wsgate.db) writes here.
 RUN mkdir -p /app/data && chown node:node /app/data

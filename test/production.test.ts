@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { parseCommand } from '../scripts/lib/users-args.js'
 import { DEMO_ACCOUNT_FIX } from '../src/auth/demo-user.js'
+import { ADD_ADMIN_COMMAND, ADD_ADMIN_SOURCE_COMMAND, NO_USERS_HINT } from '../src/first-user.js'
 import { ROOT as ADMIN, loginAdmin } from './admin/admin.js'
 import { ROOT, childEnv, compiled } from './cli.js'
 import { build, tempDir, testEnv, type Built } from './helper.js'
-import { NodeChild } from './scripts/child.js'
+import { NodeChild, runToEnd } from './scripts/child.js'
 import { TestSocket, closedWithin, type Closed } from './ws-client.js'
 
 // NODE_ENV=production: what it turns off, what it refuses to start with, and
@@ -47,6 +49,32 @@ const server = new NodeChild(compiled(SERVER), {
 })
 // Teardowns run last-added first: the server goes before its folder.
 t.teardown(() => { server.process.kill('SIGKILL') })
+
+// A server whose shutdown cannot finish: a request whose body never arrives
+// keeps its connection, and so app.close(), waiting (its timeouts are set far
+// away). Signalled as soon as it has that request, so that the 10 s bound
+// runs out while the tests below run.
+const stuckDir = tempDir(t)
+const stuck = new NodeChild(compiled(SERVER), {
+  cwd: stuckDir,
+  env: childEnv({ ...testEnv(stuckDir), HOST: '127.0.0.1', PORT: '0', HTTP_REQUEST_TIMEOUT_MS: '600000', HTTP_CONNECTION_TIMEOUT_MS: '600000' }),
+  end: true
+})
+t.teardown(() => { stuck.process.kill('SIGKILL') })
+const stuckShutdown = (async () => {
+  const listening = await logLine(stuck, (l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'), 'the listening line')
+  const port = Number(String(listening.msg).replace(/^.*:/, ''))
+  const socket = connect(port, '127.0.0.1')
+  t.teardown(() => { socket.destroy() })
+  socket.write('POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{')
+  await logLine(stuck, (l) => l.msg === 'incoming request' && typeof l.req === 'object' && l.req !== null && (l.req as { url?: unknown }).url === '/token', 'the stalled request')
+  const signalled = Date.now()
+  stuck.process.kill('SIGTERM')
+  const exit = await stuck.closed()
+  return { exit, ms: Date.now() - signalled }
+})()
+// Awaited by its test below; a failure before then must not be an unhandled rejection.
+stuckShutdown.catch(() => {})
 
 t.test('production serves no test token, accepts none, and creates no demo user', async (t) => {
   const built = await build(t, PRODUCTION)
@@ -150,6 +178,25 @@ t.test('the demo account user/password in production', async (t) => {
   })
 })
 
+t.test('a production start on an empty database says how to add the first admin, and that command works', async (t) => {
+  const hint = await logLine(server, (l) => l.msg === NO_USERS_HINT, 'the no-users hint')
+  t.equal(hint.level, 40, 'a warning')
+  t.match(NO_USERS_HINT, 'docker compose exec app1 node dist/scripts/users.js add <name> --role admin', 'names the Compose form')
+  t.equal(hint.sourceCommand, ADD_ADMIN_SOURCE_COMMAND)
+  const words = String(hint.command).replace('<name>', 'root').split(' ')
+  t.same(words.slice(0, 2), ['node', 'dist/scripts/users.js'], `the command runs the compiled CLI (${ADD_ADMIN_COMMAND})`)
+  t.match(parseCommand(words.slice(2)), { name: 'add', user: 'root', roles: ['admin'] }, 'and is the CLI\'s real syntax')
+
+  // Run as named, against the running server's database; the server picks the user up without a restart.
+  const added = await runToEnd(compiled('dist/scripts/users.js'), { args: words.slice(2), input: 'first-admin-password-1\n', cwd: serverDir, env: childEnv(testEnv(serverDir, PRODUCTION)) })
+  t.equal(added.code, 0, `the CLI added the admin\n${added.stderr}`)
+  const listening = await logLine(server, (l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'), 'the listening line')
+  const url = String(listening.msg).replace('Server listening at ', '')
+  const token = await login(url, 'root', 'first-admin-password-1')
+  const me = await fetch(`${url}/me`, { headers: { authorization: `Bearer ${token}` } })
+  t.match(await me.json(), { username: 'root', roles: ['admin'] }, 'the new admin logs in to the running server')
+})
+
 t.test('a production start logs which protections are on: docs off and the login limits at their defaults', async (t) => {
   const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   t.equal(scripts.start, `node ${SERVER}`, 'npm start runs the file this test starts')
@@ -163,7 +210,8 @@ t.test('a production start logs which protections are on: docs off and the login
     loginUserMaxFailures: '50 in 15 min',
     demoPassword: 'refused',
     httpTimeoutsMs: { request: 30000, headers: 10000, connection: 30000, keepAlive: 72000 },
-    messagesRestMaxBytes: 65536
+    messagesRestMaxBytes: 65536,
+    metrics: 'off (no METRICS_TOKEN)'
   }, 'and the new limits')
   const exit = await server.stop('SIGTERM')
   t.equal(exit.code, 0, 'SIGTERM closes gracefully')
@@ -227,4 +275,12 @@ t.test('SIGTERM closes every socket with 1001, writes the audit queue and exits 
   t.teardown(() => { db.close() })
   const rows = db.prepare('SELECT kind, username, outcome FROM audit_log WHERE user_agent = ? AND kind = ?').all(marker, 'admin_auth')
   t.same(rows, [{ kind: 'admin_auth', username: 'user', outcome: 'failure' }], 'the audit row written just before shutdown is in the database')
+})
+
+t.test('a shutdown that cannot finish ends after 10 s with exit code 1 and a log line', async (t) => {
+  const { exit, ms } = await stuckShutdown
+  t.equal(exit.code, 1, 'exit code 1')
+  t.match(exit.stdout, /"msg":"shutting down: closing sockets with 1001"/, 'the shutdown began')
+  t.match(exit.stdout, /"level":50,[^\n]*"msg":"shutdown did not finish within 10000 ms; exiting with code 1"/, 'the bound is logged as an error')
+  t.ok(ms >= 10_000 && ms < 20_000, `after the 10 s bound (${ms} ms)`)
 })

@@ -90,6 +90,11 @@ export class PasswordHasher {
     return this.callCount
   }
 
+  /** Requests waiting for a free worker (not those a worker is running): the pool's backlog. */
+  get queueDepth (): number {
+    return this.queue.length
+  }
+
   async hash (password: string): Promise<string> {
     const problem = passwordProblem(password)
     if (problem !== undefined) throw new RangeError(problem)
