@@ -9,7 +9,7 @@ import type { Config } from '../config.js'
 import { ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType } from '../protocol/index.js'
 import type { SocketView } from '../realtime/handlers.js'
 import { stamp, type ClientMessage } from '../realtime/messages.js'
-import { statsUpdate, type RealtimeStats } from '../realtime/stats.js'
+import type { ClusterStats } from '../realtime/cluster-stats.js'
 import type { AdminLockout } from './lockout.js'
 
 /** What the admin socket messages use besides the socket; built once by the admin socket plugin. */
@@ -18,7 +18,7 @@ export interface AdminSocketDeps {
   readonly authenticator: Authenticator
   readonly sessions: Pick<SessionService, 'revokeUser'>
   readonly broker: Broker
-  readonly stats: RealtimeStats
+  readonly stats: ClusterStats
   readonly audit: AuditSink
   readonly log: FastifyBaseLogger
   readonly lockout: AdminLockout
@@ -94,12 +94,12 @@ export function adminMessage (deps: AdminSocketDeps, conn: SocketView, message: 
   }
   conn.elevation.extend(deps.config.adminElevationSeconds * 1000)
   if (message.type === ReservedType.getStats) {
-    conn.send({ ...statsUpdate(deps.stats), ...withRequestId(message) })
+    conn.send({ ...deps.stats.current(), ...withRequestId(message) })
     return
   }
   switch (message.command) {
     case 'stats':
-      conn.send({ ...statsUpdate(deps.stats), ...withRequestId(message) })
+      conn.send({ ...deps.stats.current(), ...withRequestId(message) })
       return
     case 'kick':
       kick(deps, conn, message)

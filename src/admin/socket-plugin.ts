@@ -28,7 +28,7 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     authenticator: fastify.authenticator,
     sessions: fastify.sessions,
     broker: fastify.broker,
-    stats: fastify.realtimeStats,
+    stats: fastify.clusterStats,
     audit: fastify.audit,
     log: fastify.log,
     lockout: new AdminLockout(counts)

@@ -16,20 +16,31 @@ const Stats = Type.Object({
   authFailuresLastMinute: Type.Integer(),
   memory: Type.Object({ rss: Type.Integer(), heapUsed: Type.Integer() }),
   eventLoopDelayMs: Type.Object({ p50: Type.Number(), p99: Type.Number(), max: Type.Number() }),
-  uptimeSeconds: Type.Integer()
+  uptimeSeconds: Type.Integer(),
+  instances: Type.Array(Type.Object({ instanceId: Type.String() }, { additionalProperties: true }), { description: 'Every instance heard from in the last three stats intervals, this one included' }),
+  total: Type.Object({
+    instanceCount: Type.Integer(),
+    connections: Type.Integer(),
+    users: Type.Integer({ description: 'A sum of per-instance counts: a user with sockets on two instances counts twice' }),
+    pending: Type.Integer(),
+    messagesInPerSecond: Type.Number(),
+    messagesOutPerSecond: Type.Number(),
+    authSuccessesLastMinute: Type.Integer(),
+    authFailuresLastMinute: Type.Integer()
+  })
 })
 
-/** `GET /admin/stats`: this instance's figures, as `/admin/ws` pushes them. */
+/** `GET /admin/stats`: this instance's figures, every instance's and their total, as `/admin/ws` pushes them. */
 const statsRoute: FastifyPluginAsync = async (fastify) => {
   fastify.get('/admin/stats', {
     preHandler: requireRole(fastify.authenticator, ADMIN_ROLE),
     schema: {
-      summary: 'Live statistics of this instance',
+      summary: 'Live statistics of this instance and of every instance',
       tags: ['admin'],
       security: [{ bearerAuth: [] }],
       response: { 200: Stats, 401: ErrorBody, 403: ErrorBody }
     }
-  }, async () => fastify.realtimeStats.snapshot())
+  }, async () => fastify.clusterStats.current())
 }
 
 export default statsRoute

@@ -7,7 +7,12 @@ import { ErrorBody } from './schemas.js'
 const Health = Type.Object({ status: Type.Literal('ok') })
 const Ready = Type.Object({ status: Type.Literal('ready'), database: Type.Literal('ok'), broker: Type.String() })
 
-/** Liveness answers while the process runs; readiness asks the database too. */
+/**
+ * Liveness answers while the process runs. Readiness asks the database, and
+ * the broker: an instance cut off from Redis still serves its own sockets,
+ * but a load balancer should send new connections to one that reaches the
+ * others (the broker logs the outage once, not on every probe).
+ */
 const healthRoutes: FastifyPluginAsync = async (fastify) => {
   fastify.get('/health', {
     logLevel: 'warn',
@@ -16,7 +21,7 @@ const healthRoutes: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/ready', {
     logLevel: 'warn',
-    schema: { summary: 'Readiness: the database answers', tags: ['ops'], response: { 200: Ready, 503: ErrorBody } }
+    schema: { summary: 'Readiness: the database answers and the broker reaches the other instances', tags: ['ops'], response: { 200: Ready, 503: ErrorBody } }
   }, async (request) => {
     try {
       await ping(fastify.db)
@@ -24,6 +29,7 @@ const healthRoutes: FastifyPluginAsync = async (fastify) => {
       request.log.error({ err }, 'readiness check failed')
       throw new ApiError('unavailable', 'Database is not answering')
     }
+    if (!fastify.broker.healthy) throw new ApiError('unavailable', 'Redis is not reachable: this instance serves only its own sockets until it reconnects')
     return { status: 'ready' as const, database: 'ok' as const, broker: fastify.broker.name }
   })
 }

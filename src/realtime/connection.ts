@@ -15,7 +15,6 @@ import { Membership } from './membership.js'
 import { parseClientMessage, textOf, type ClientMessage, type MessageError } from './messages.js'
 import { PendingAuth } from './pending.js'
 import { RateGuard } from './rate-bucket.js'
-import { statsUpdate } from './stats.js'
 
 type State = 'pending' | 'authenticating' | 'open' | 'closed'
 
@@ -41,6 +40,8 @@ export class Connection implements HubClient, SocketView {
   private readonly pending: PendingAuth
   private readonly expiry: ExpiryTimer
   private readonly rate: RateGuard
+  /** The user whose place across instances this socket holds (or is acquiring); only with connection counts. */
+  private leasedBy: string | undefined
 
   constructor (readonly socket: WebSocket, private readonly ctx: RealtimeContext, readonly peer: Peer, readonly kind: ConnectionKind = 'user') {
     this.elevation = new Elevation(ctx.clock)
@@ -74,6 +75,25 @@ export class Connection implements HubClient, SocketView {
       this.closeWith(refused)
       return
     }
+    const counts = this.ctx.connectionCounts
+    if (counts === undefined) {
+      this.join(principal, queued)
+      return
+    }
+    // Several instances: the place is taken in Redis first; messages sent meanwhile wait, as during authentication.
+    this.state = 'authenticating'
+    this.leasedBy = principal.username
+    counts.acquire(principal.username, this.connectionId, this.ctx.config.wsMaxConnectionsPerUser).then((ok) => {
+      if (this.state === 'closed') return
+      if (ok) this.join(principal, [...queued, ...this.pending.authenticated()])
+      else this.closeWith(Close.tooManyConnections)
+    }, (err: unknown) => {
+      this.ctx.log.error({ err, connectionId: this.connectionId }, 'connection count failed')
+      this.closeWith(Close.internalError)
+    })
+  }
+
+  private join (principal: Principal, queued: readonly string[]): void {
     this.current = principal
     this.state = 'open'
     this.ctx.hub.join(this)
@@ -81,7 +101,7 @@ export class Connection implements HubClient, SocketView {
     this.expiry.schedule(principal.exp)
     this.send({ type: ReservedType.connectionEstablished, user: principal.username, connectionId: this.connectionId, expiresAt: principal.exp })
     for (const text of queued) this.handleText(text)
-    if (this.kind === 'admin') this.send(statsUpdate(this.ctx.stats))
+    if (this.kind === 'admin') this.send(this.ctx.statsUpdate())
   }
 
   /** Moves the expiry after an in-band refresh; the session stays the same socket. */
@@ -119,6 +139,7 @@ export class Connection implements HubClient, SocketView {
     this.expiry.clear()
     this.ctx.hub.leave(this)
     this.ctx.connections.delete(this)
+    if (this.leasedBy !== undefined) void this.ctx.connectionCounts?.release(this.leasedBy, this.connectionId)
   }
 
   private onMessage (data: RawData, isBinary: boolean): void {

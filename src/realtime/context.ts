@@ -7,7 +7,9 @@ import type { Broker } from '../broker/broker.js'
 import type { Connection } from './connection.js'
 import type { MessageHandlers } from './handlers.js'
 import type { Hub } from './hub.js'
+import type { ClusterStatsUpdate } from './cluster-stats.js'
 import type { RealtimeStats } from './stats.js'
+import type { ConnectionCounts } from '../broker/connection-counts.js'
 
 /** What every connection shares; built once per app, not per socket. */
 export interface RealtimeContext {
@@ -22,4 +24,8 @@ export interface RealtimeContext {
   readonly log: FastifyBaseLogger
   /** Every socket not yet closed, pending ones included (the hub holds only authenticated ones). */
   readonly connections: Set<Connection>
+  /** The `stats_update` an /admin/ws socket gets when it opens. */
+  readonly statsUpdate: () => ClusterStatsUpdate
+  /** Per-user socket counts shared by every instance; undefined with one instance (the hub counts). */
+  readonly connectionCounts: ConnectionCounts | undefined
 }

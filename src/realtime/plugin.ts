@@ -10,16 +10,20 @@ import type { Connection } from './connection.js'
 import { ADMIN_CHANNEL } from './endpoint.js'
 import { MessageHandlers } from './handlers.js'
 import { Hub } from './hub.js'
+import { RedisConnectionCounts } from '../broker/connection-counts-redis.js'
 import { startRevalidation } from './revalidate.js'
 import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
 import { closeEverySocket } from './shutdown.js'
-import { RealtimeStats, statsUpdate } from './stats.js'
+import { ClusterStats } from './cluster-stats.js'
+import { RealtimeStats } from './stats.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     hub: Hub
     realtimeStats: RealtimeStats
+    /** Every instance's figures and their sum, for /admin/ws, get_stats and GET /admin/stats. */
+    clusterStats: ClusterStats
     /** Where feature plugins register the socket message types they answer (see handlers.ts). */
     socketHandlers: MessageHandlers
   }
@@ -31,6 +35,8 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
   const stats = new RealtimeStats(hub, fastify.instanceId)
   fastify.decorate('hub', hub)
   fastify.decorate('realtimeStats', stats)
+  const clusterStats = new ClusterStats(stats, fastify.broker, config.statsIntervalMs)
+  fastify.decorate('clusterStats', clusterStats)
   const handlers = new MessageHandlers(publishHandler(fastify.broker))
   fastify.decorate('socketHandlers', handlers)
   const ctx: RealtimeContext = {
@@ -43,7 +49,12 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     config,
     clock,
     log: fastify.log,
-    connections: new Set<Connection>()
+    connections: new Set<Connection>(),
+    statsUpdate: () => clusterStats.current(),
+    // One instance counts its own sockets in the hub; several share their counts in Redis.
+    connectionCounts: fastify.redis === undefined
+      ? undefined
+      : new RedisConnectionCounts({ redis: fastify.redis, prefix: config.redisKeyPrefix, instanceId: fastify.instanceId, log: fastify.log })
   }
   registerBuiltinHandlers(handlers, ctx)
 
@@ -76,9 +87,15 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
 
   const heartbeat = startHeartbeat(fastify.websocketServer, config.wsPingIntervalMs)
   const revalidation = startRevalidation(hub, fastify.sessionStore, fastify.users, config.wsRevalidateIntervalMs, fastify.log)
-  // Local only: each instance reports its own figures, labelled with its id.
+  // Revocations published while Redis was down never arrived here: ask the database at once.
+  fastify.broker.onReconnect(() => {
+    fastify.log.info('broker reconnected: re-checking open sockets against the database')
+    revalidation.now()
+  })
+  // Every instance publishes its figures each interval, watched or not, so any admin sees them all.
   const statsTicker = setInterval(() => {
-    if (hub.hasChannel(ADMIN_CHANNEL)) hub.deliver(ADMIN_CHANNEL, JSON.stringify(statsUpdate(stats)))
+    const update = clusterStats.publish()
+    if (hub.hasChannel(ADMIN_CHANNEL)) hub.deliver(ADMIN_CHANNEL, JSON.stringify(update))
   }, config.statsIntervalMs)
   statsTicker.unref()
   fastify.addHook('onClose', async () => {
@@ -86,8 +103,9 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     revalidation.stop()
     clearInterval(statsTicker)
     stats.close()
+    await ctx.connectionCounts?.close()
   })
 
   await fastify.register(realtimeRoutes, { ctx })
   await fastify.register(messagesRoute)
-}, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker', 'wsgate-audit'] })
+}, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker', 'wsgate-audit', 'wsgate-redis'] })

@@ -33,17 +33,36 @@ export async function revalidate (hub: Hub, sessions: SessionStore, users: UserS
   return closed
 }
 
-export function startRevalidation (hub: Hub, sessions: SessionStore, users: UserStore, intervalMs: number, log: FastifyBaseLogger): { stop: () => void } {
+export interface Revalidation {
+  /** Sweeps at once, e.g. after a broker outage in which revocation events may have been missed. */
+  now (): void
+  stop (): void
+}
+
+export function startRevalidation (hub: Hub, sessions: SessionStore, users: UserStore, intervalMs: number, log: FastifyBaseLogger): Revalidation {
   let running = false
-  const timer = setInterval(() => {
-    if (running || hub.size === 0) return
+  // Asked for while a sweep ran: that sweep may have read the database before the change it must see.
+  let again = false
+  const sweep = (): void => {
+    if (running) {
+      again = true
+      return
+    }
+    if (hub.size === 0) return
     running = true
     revalidate(hub, sessions, users).then((closed) => {
       if (closed > 0) log.info({ closed }, 'closed sockets of revoked sessions or disabled users')
     }, (err: unknown) => {
       log.error({ err }, 'socket revalidation failed')
-    }).finally(() => { running = false })
-  }, intervalMs)
+    }).finally(() => {
+      running = false
+      if (again) {
+        again = false
+        sweep()
+      }
+    })
+  }
+  const timer = setInterval(sweep, intervalMs)
   timer.unref()
-  return { stop: () => { clearInterval(timer) } }
+  return { now: sweep, stop: () => { clearInterval(timer) } }
 }

@@ -114,7 +114,3 @@ export class RealtimeStats {
   }
 }
 
-/** The `stats_update` message: what /admin/ws pushes and `get_stats` answers. */
-export function statsUpdate (stats: RealtimeStats): StatsSnapshot & { type: 'stats_update' } {
-  return { type: 'stats_update', ...stats.snapshot() }
-}

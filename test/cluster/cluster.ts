@@ -94,13 +94,3 @@ export async function login (instance: Instance, username: string, password: str
   if (res.status !== 200) throw new Error(`login as ${username} on ${instance.name}: ${res.status} ${await res.text()}`)
   return await res.json() as Tokens
 }
-
-/** Polls `check` until it holds; fails after `ms`. For state with no event to wait on (an HTTP status). */
-export async function eventually (check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}

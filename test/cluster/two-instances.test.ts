@@ -1,6 +1,7 @@
 import t from 'tap'
 import { TestSocket, closedWithin, type Json } from '../ws-client.js'
-import { ADMIN_PIN, cluster, eventually, login, type Instance } from './cluster.js'
+import { until } from '../broker/fixtures.js'
+import { ADMIN_PIN, cluster, login, type Instance } from './cluster.js'
 
 // Two compiled servers, A and B, on one Postgres database and one Redis
 // prefix. Everything a client or an admin does on one instance must take
@@ -35,16 +36,18 @@ t.test('a message sent on A reaches every socket on A and B exactly once', async
   t.teardown(() => { for (const s of [a1, a2, b1]) s.close() })
   a1.send({ type: 'chat', text: 'one' })
   t.match(await b1.nextOfType('chat'), { type: 'chat', text: 'one', user: 'user' }, 'B got it, stamped')
-  // Sent from B after B saw "one": Redis hands each subscriber its messages in
-  // order, so an echo of "one" would reach A before "two" does.
+  // Each next message is sent only after the previous one was seen across
+  // Redis, and Redis hands each subscriber its messages in order: a copy of
+  // an earlier message, an echo included, would arrive before the marker.
   b1.send({ type: 'chat', text: 'two' })
   for (const [name, socket] of [['a1', a1], ['a2', a2]] as const) {
-    t.equal(await countBefore(socket, 'one', 'two'), 1, `${name} got "one" once`)
+    t.equal(await countBefore(socket, 'one', 'two'), 1, `${name} got "one" once, then "two"`)
   }
+  t.equal(await countBefore(b1, 'one', 'two'), 0, 'b1 got "one" once, then its own "two"')
   a1.send({ type: 'chat', text: 'three' })
-  t.equal(await countBefore(b1, 'two', 'three'), 0, 'b1 got "two" once (its own copy came before "one" was read)')
-  for (const socket of [a1, a2]) await socket.until((m) => m.text === 'three')
-  t.equal(await countBefore(b1, 'three', 'three'), 0)
+  for (const [name, socket] of [['a1', a1], ['a2', a2], ['b1', b1]] as const) {
+    t.equal(await countBefore(socket, 'two', 'three'), 0, `${name} got "two" once, then "three"`)
+  }
 })
 
 t.test('a token issued by A works on B, and A\'s refresh token refreshes on B', async (t) => {
@@ -100,7 +103,7 @@ t.test('the per-user connection limit counts sockets on both instances', async (
   const fourth = await TestSocket.open(`${b.wsUrl}/ws?token=${token}`)
   t.same(await closedWithin(fourth), { code: 1013, reason: 'Too many connections' }, 'the fourth, on B, is refused')
   open.pop()?.close()
-  await eventually(async () => {
+  await until('a slot freed on A is usable on B', async () => {
     const again = await TestSocket.open(`${b.wsUrl}/ws?token=${token}`)
     const first = await Promise.race([again.next(), again.closed])
     if ('type' in first && first.type === 'connection_established') {
@@ -108,7 +111,7 @@ t.test('the per-user connection limit counts sockets on both instances', async (
       return true
     }
     return false
-  }, 'a slot freed on A is usable on B')
+  })
   t.pass('a closed socket gives its slot back across instances')
 })
 
@@ -135,12 +138,12 @@ t.test('admin stats list both instances and their total', async (t) => {
   const token = (await login(b, 'root', 'root-password')).access_token
   const holdA = await connect(a, token)
   t.teardown(() => { holdA.close() })
-  await eventually(async () => {
+  await until('/admin/stats on B shows A and B', async () => {
     const res = await fetch(`${b.url}/admin/stats`, { headers: { authorization: `Bearer ${token}` } })
     const body = await res.json() as { instances?: Array<{ instanceId: string, connections: number }>, total?: { connections: number } }
     const instances = body.instances ?? []
     return res.status === 200 && instances.length === 2 && (body.total?.connections ?? 0) >= 1
-  }, '/admin/stats on B shows A and B')
+  })
   const admin = await TestSocket.connect(`${a.wsUrl}/admin/ws?token=${token}`)
   t.teardown(() => { admin.close() })
   const update = await admin.nextOfType('stats_update', 5000)
