@@ -26,6 +26,9 @@ t.test('/admin/ws refuses non-admins with 1008 Forbidden and streams stats to ad
   const first = await socket.nextOfType('stats_update')
   t.match(first, { type: 'stats_update', instanceId: String, connections: 1, users: 1, pending: 0 })
   t.type(first.uptimeSeconds, 'number')
+  // One instance: it is the only row, and the total is its own figures.
+  t.match(first, { instances: [{ instanceId: first.instanceId, connections: 1 }], total: { instanceCount: 1, connections: 1, users: 1 } })
+  t.equal((first.instances as unknown[]).length, 1)
   const other = await TestSocket.connect(`${built.wsUrl}/ws?token=${userToken}`)
   // A push taken before the join may still be on its way; a later one must count both.
   let seen = 0
