@@ -9,7 +9,7 @@ import { ADD_ADMIN_COMMAND, ADD_ADMIN_SOURCE_COMMAND, NO_USERS_HINT } from '../s
 import { ROOT as ADMIN, loginAdmin } from './admin/admin.js'
 import { ROOT, childEnv, compiled } from './cli.js'
 import { build, tempDir, testEnv, type Built } from './helper.js'
-import { NodeChild, runToEnd } from './scripts/child.js'
+import { NodeChild, logLine, runToEnd } from './scripts/child.js'
 import { TestSocket, closedWithin, type Closed } from './ws-client.js'
 
 // NODE_ENV=production: what it turns off, what it refuses to start with, and
@@ -20,23 +20,6 @@ import { TestSocket, closedWithin, type Closed } from './ws-client.js'
 const PRODUCTION_ENV = { NODE_ENV: 'production', CORS_ORIGINS: 'https://app.example.com' }
 const PRODUCTION = { ...PRODUCTION_ENV, WS_TEST_TOKEN: 'fixed-dev-token-0123456789' }
 const SERVER = 'dist/src/server.js'
-
-/** The first complete JSON log line on the child's stdout that `match` accepts, once it is there. */
-async function logLine (child: NodeChild, match: (line: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
-  const find = (stdout: string): Record<string, unknown> | undefined => {
-    // Complete lines only: the last piece may still be arriving.
-    for (const text of stdout.split('\n').slice(0, -1)) {
-      if (!text.startsWith('{')) continue
-      const line = JSON.parse(text) as Record<string, unknown>
-      if (match(line)) return line
-    }
-    return undefined
-  }
-  await child.output((stdout) => find(stdout) !== undefined, what)
-  const line = find(child.stdout)
-  if (line === undefined) throw new Error(`${what} vanished`)
-  return line
-}
 
 // The production server whose protections line a test below reads. Started
 // first, so that its start-up overlaps the in-process tests. The login limits

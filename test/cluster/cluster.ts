@@ -1,6 +1,6 @@
 import { childEnv, compiled } from '../cli.js'
 import { tempDir, testEnv, type TestContext } from '../helper.js'
-import { NodeChild, runToEnd, type Exit } from '../scripts/child.js'
+import { NodeChild, logLine, runToEnd, type Exit } from '../scripts/child.js'
 import { freshPostgres, redisPrefix, REDIS_TEST_URL } from '../services.js'
 
 /**
@@ -31,22 +31,6 @@ export interface Cluster {
 export interface ClusterOptions {
   readonly redisUrl?: string
   readonly env?: Record<string, string>
-}
-
-/** The first JSON log line on stdout that `match` accepts, once it is complete. */
-export async function logLine (child: NodeChild, match: (line: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
-  const find = (stdout: string): Record<string, unknown> | undefined => {
-    for (const text of stdout.split('\n').slice(0, -1)) {
-      if (!text.startsWith('{')) continue
-      const line = JSON.parse(text) as Record<string, unknown>
-      if (match(line)) return line
-    }
-    return undefined
-  }
-  await child.output((stdout) => find(stdout) !== undefined, what)
-  const line = find(child.stdout)
-  if (line === undefined) throw new Error(`${what} vanished`)
-  return line
 }
 
 export async function cluster (t: TestContext, options: ClusterOptions = {}): Promise<Cluster> {

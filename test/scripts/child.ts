@@ -120,3 +120,19 @@ export class NodeChild {
 export async function runToEnd (file: string, options: StartOptions): Promise<Exit> {
   return await new NodeChild(file, { ...options, end: true }).closed()
 }
+
+/** The first JSON log line (pino's) on the child's stdout that `match` accepts, once it is complete. */
+export async function logLine (child: NodeChild, match: (line: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
+  const find = (stdout: string): Record<string, unknown> | undefined => {
+    for (const text of stdout.split('\n').slice(0, -1)) {
+      if (!text.startsWith('{')) continue
+      const line = JSON.parse(text) as Record<string, unknown>
+      if (match(line)) return line
+    }
+    return undefined
+  }
+  await child.output((stdout) => find(stdout) !== undefined, what)
+  const line = find(child.stdout)
+  if (line === undefined) throw new Error(`${what} vanished`)
+  return line
+}

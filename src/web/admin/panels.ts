@@ -1,24 +1,6 @@
 import { byId, clock, duration, h } from '../dom.js'
 
-/** The `stats_update` body (docs/PROTOCOL.md, Admin); every field optional so an older server still renders. */
-export interface Stats {
-  instanceId?: string
-  connections?: number
-  users?: number
-  pending?: number
-  messagesInPerSecond?: number
-  messagesOutPerSecond?: number
-  authSuccessesLastMinute?: number
-  authFailuresLastMinute?: number
-  memory?: { rss?: number, heapUsed?: number }
-  eventLoopDelayMs?: { p50?: number, p99?: number, max?: number }
-  uptimeSeconds?: number
-  /** Every instance heard from, this one included; absent on a server that predates scale-out. */
-  instances?: InstanceRow[]
-  /** The sum over `instances`: what the cards show when present. */
-  total?: Totals
-}
-
+/** The figures that add up across instances: `total` of `stats_update`, and part of each row. */
 export interface Totals {
   instanceCount?: number
   connections?: number
@@ -33,6 +15,16 @@ export interface Totals {
 export interface InstanceRow extends Totals {
   instanceId?: string
   uptimeSeconds?: number
+}
+
+/** The `stats_update` body (docs/PROTOCOL.md, Admin); every field optional so an older server still renders. */
+export interface Stats extends InstanceRow {
+  memory?: { rss?: number, heapUsed?: number }
+  eventLoopDelayMs?: { p50?: number, p99?: number, max?: number }
+  /** Every instance heard from, this one included; absent on a server that predates scale-out. */
+  instances?: InstanceRow[]
+  /** The sum over `instances`: what the cards show when present. */
+  total?: Totals
 }
 
 export interface Account {
