@@ -1,6 +1,5 @@
 import { MemoryBroker, type Broker } from './broker.js'
 import type { BrokerLog } from './log.js'
-import { RedisBroker } from './redis.js'
 
 export interface BrokerSettings {
   readonly redisUrl: string | undefined
@@ -14,6 +13,8 @@ export interface BrokerSettings {
  */
 export async function openBroker (settings: BrokerSettings, instanceId: string, log: BrokerLog): Promise<Broker> {
   if (settings.redisUrl !== undefined) {
+    // ioredis is loaded only with REDIS_URL, so a single instance and the users CLI do not pay for it.
+    const { RedisBroker } = await import('./redis.js')
     return await RedisBroker.connect({ url: settings.redisUrl, prefix: settings.redisKeyPrefix, instanceId, log })
   }
   return new MemoryBroker(instanceId)

@@ -30,6 +30,9 @@ const loaded = (async () => {
 })()
 t.teardown(async () => { await (await loaded).hasher.close() })
 t.jobs = 3
+// About 60 CLI runs (every case on both engines), each a process start: a
+// deadline with room for a busy machine, not a measure.
+t.setTimeout(180_000)
 
 async function verify (password: string, hash: string): Promise<boolean> {
   return await (await loaded).hasher.verify(password, hash)
