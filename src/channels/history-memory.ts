@@ -1,6 +1,6 @@
 import type { Broker } from '../broker/broker.js'
 import { withChannelOffset } from './history-frame.js'
-import { DEFAULT_STATE_TTL_SECONDS, newEpoch, type ChannelLog, type ChannelPosition, type HistoryOptions, type Recovery } from './history.js'
+import { DEFAULT_STATE_TTL_SECONDS, isOffset, newEpoch, type ChannelLog, type ChannelPosition, type HistoryOptions, type Recovery } from './history.js'
 
 interface KeptFrame {
   readonly frame: string
@@ -79,7 +79,7 @@ export class MemoryChannelLog implements ChannelLog {
     const now = this.now()
     const state = this.state(channel, now)
     const position = { offset: state.offset, epoch: state.epoch }
-    if (from.epoch !== state.epoch || from.offset > state.offset) return { recovered: false, position }
+    if (!isOffset(from.offset) || from.epoch !== state.epoch || from.offset > state.offset) return { recovered: false, position }
     const missed = state.offset - from.offset
     if (missed === 0) return { recovered: true, frames: [], position }
     expire(state, now)
@@ -90,6 +90,11 @@ export class MemoryChannelLog implements ChannelLog {
 
   async close (): Promise<void> {
     this.channels.clear()
+  }
+
+  /** Channels with state in memory now (for tests of the memory bound). */
+  get channelCount (): number {
+    return this.channels.size
   }
 
   /** The channel's live state, created (in a new epoch) when it has none or its old one has expired. */

@@ -47,3 +47,8 @@ export const DEFAULT_STATE_TTL_SECONDS = 300
 export function newEpoch (): string {
   return randomBytes(4).toString('hex')
 }
+
+/** Whether `value` can be an offset: a non-negative safe integer. */
+export function isOffset (value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0
+}
