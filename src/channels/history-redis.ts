@@ -68,6 +68,8 @@ export class RedisChannelLog implements ChannelLog {
   /** Channels published to while Redis was unreachable, whose Redis history must be dropped. */
   private readonly lost = new Set<string>()
   private degraded = false
+  /** The deletion under way, shared by calls that start meanwhile, so that they do not delete a new epoch again. */
+  private forgetting: Promise<void> | undefined
 
   constructor (private readonly options: RedisChannelLogOptions) {
     this.now = options.now ?? Date.now
@@ -125,7 +127,7 @@ export class RedisChannelLog implements ChannelLog {
   private async onRedis (command: () => Promise<unknown>): Promise<unknown> {
     let reply: unknown
     try {
-      if (this.lost.size > 0) await this.forgetLost()
+      if (this.lost.size > 0) await (this.forgetting ??= this.forgetLost().finally(() => { this.forgetting = undefined }))
       reply = await command()
     } catch (err) {
       if (!this.degraded) {
