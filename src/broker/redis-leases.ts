@@ -58,8 +58,9 @@ export interface RedisLeasesOptions {
  *
  * While Redis is down every write goes to the owner's fallback and does
  * nothing; the first refresh after it is back writes everything held again.
- * One connection carries all the writes, so an add followed by a remove of
- * the same member reaches Redis in that order.
+ * Each write is sent before its call first awaits, and one connection
+ * carries them all, so an add followed by a remove of the same member
+ * reaches Redis in that order, even when the remove does not wait for the add.
  */
 export class RedisLeases {
   /** Successful refresh rounds since start; lets a test wait for them. */
