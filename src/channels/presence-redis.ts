@@ -78,6 +78,11 @@ export class RedisPresence implements Presence {
     return await this.fallback.run(async () => this.merge(channel, await this.leases.live(this.key(channel))), () => this.local.list(channel))
   }
 
+  /** Pushes every entry of this instance forward by a lease (the timer does this every `refreshMs`). */
+  async refresh (): Promise<void> {
+    await this.leases.refresh()
+  }
+
   async close (): Promise<void> {
     await this.leases.close()
     this.local.clear()
