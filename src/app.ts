@@ -19,6 +19,7 @@ import { clientErrorHandler } from './http/client-errors.js'
 import { serializeRequest } from './http/logging.js'
 import auditPlugin from './plugins/audit.js'
 import brokerPlugin from './plugins/broker.js'
+import channelsPlugin from './plugins/channels.js'
 import redisPlugin from './plugins/redis.js'
 import dbPlugin from './plugins/db.js'
 import jwtPlugin from './plugins/jwt.js'
@@ -82,6 +83,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(cors, { origin: config.corsOrigins === undefined ? true : [...config.corsOrigins] })
   // Before every route plugin: it collects routes as they are added.
   if (config.docsEnabled) await app.register(openapi)
+  // First of the stateful plugins: a bad CHANNELS_FILE stops the start before a database or Redis is opened.
+  await app.register(channelsPlugin, { config })
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl })
   await app.register(auditPlugin)
   await app.register(passwordsPlugin, { cost: config.bcryptCost, size: config.bcryptThreads, nice: config.bcryptNice })

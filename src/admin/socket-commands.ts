@@ -5,6 +5,7 @@ import { ADMIN_ROLE } from '../auth/bearer.js'
 import { sameSecret } from '../auth/same-secret.js'
 import type { SessionService } from '../auth/sessions.js'
 import type { Broker } from '../broker/broker.js'
+import type { ChannelPolicy } from '../channels/policy.js'
 import type { Config } from '../config.js'
 import { ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType } from '../protocol/index.js'
 import type { SocketView } from '../realtime/handlers.js'
@@ -18,6 +19,8 @@ export interface AdminSocketDeps {
   readonly authenticator: Authenticator
   readonly sessions: Pick<SessionService, 'revokeUser'>
   readonly broker: Broker
+  /** A broadcast is the server publishing: refused only where no namespace covers the channel. */
+  readonly policy: ChannelPolicy
   readonly stats: ClusterStats
   readonly audit: AuditSink
   readonly log: FastifyBaseLogger
@@ -137,7 +140,13 @@ function broadcast (deps: AdminSocketDeps, conn: SocketView, message: ClientMess
   const text = message.message
   const channel = message.channel ?? GLOBAL_CHANNEL
   if (typeof text !== 'string' || text === '' || text.length > MAX_BROADCAST_LENGTH || !isChannelName(channel)) {
-    conn.sendError({ code: ErrorCode.invalidMessage, message: `broadcast needs "message", 1 to ${MAX_BROADCAST_LENGTH} characters` }, message.requestId)
+    conn.sendError({ code: ErrorCode.invalidMessage, message: `broadcast needs "message", 1 to ${MAX_BROADCAST_LENGTH} characters, and "channel", if any, 1 to 128 letters, digits or _.:@-` }, message.requestId)
+    return
+  }
+  const refused = deps.policy.broadcastRefusal(channel)
+  if (refused !== undefined) {
+    audited(deps, conn, `broadcast to ${channel}: ${refused}`, false)
+    conn.sendError({ code: ErrorCode.forbidden, message: refused }, message.requestId)
     return
   }
   const system = stamp({ type: 'system', message: text }, 'system')

@@ -28,6 +28,7 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     authenticator: fastify.authenticator,
     sessions: fastify.sessions,
     broker: fastify.broker,
+    policy: fastify.channelPolicy,
     stats: fastify.clusterStats,
     audit: fastify.audit,
     log: fastify.log,
@@ -37,4 +38,4 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
   handlers.register(ReservedType.adminAuth, (conn, message) => { adminAuth(deps, conn, message) })
   handlers.register(ReservedType.adminCommand, (conn, message) => { adminMessage(deps, conn, message) })
   handlers.register(ReservedType.getStats, (conn, message) => { adminMessage(deps, conn, message) })
-}, { name: 'wsgate-admin-socket', dependencies: ['wsgate-realtime', 'wsgate-redis'] })
+}, { name: 'wsgate-admin-socket', dependencies: ['wsgate-realtime', 'wsgate-redis', 'wsgate-channels'] })

@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Broker } from '../broker/broker.js'
+import type { ChannelPolicy } from '../channels/policy.js'
 import type { Connection } from './connection.js'
 import type { MessageHandlers } from './handlers.js'
 import type { Hub } from './hub.js'
@@ -15,6 +16,8 @@ import type { ConnectionCounts } from '../broker/connection-counts.js'
 export interface RealtimeContext {
   readonly hub: Hub
   readonly broker: Broker
+  /** Who may subscribe and publish where (built-in namespaces and CHANNELS_FILE's). */
+  readonly channelPolicy: ChannelPolicy
   readonly authenticator: Authenticator
   readonly handlers: MessageHandlers
   readonly stats: RealtimeStats
