@@ -21,6 +21,7 @@ import auditPlugin from './plugins/audit.js'
 import brokerPlugin from './plugins/broker.js'
 import channelsPlugin from './plugins/channels.js'
 import redisPlugin from './plugins/redis.js'
+import channelStatePlugin from './plugins/channel-state.js'
 import dbPlugin from './plugins/db.js'
 import jwtPlugin from './plugins/jwt.js'
 import passwordsPlugin from './plugins/passwords.js'
@@ -91,6 +92,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(jwtPlugin, { config })
   await app.register(brokerPlugin, { config })
   await app.register(redisPlugin, { config })
+  await app.register(channelStatePlugin, { config })
   await app.register(authPlugin, { config, clock })
   await app.register(realtimePlugin, { config, clock })
   await app.register(adminSocketPlugin, { config, clock })

@@ -4,7 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js'
 import { ADMIN_ROLE } from '../auth/bearer.js'
 import { sameSecret } from '../auth/same-secret.js'
 import type { SessionService } from '../auth/sessions.js'
-import type { Broker } from '../broker/broker.js'
+import type { ChannelLog } from '../channels/history.js'
 import type { ChannelPolicy } from '../channels/policy.js'
 import type { Config } from '../config.js'
 import { ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType } from '../protocol/index.js'
@@ -18,9 +18,9 @@ export interface AdminSocketDeps {
   readonly config: Pick<Config, 'adminToken' | 'adminElevationSeconds'>
   readonly authenticator: Authenticator
   readonly sessions: Pick<SessionService, 'revokeUser'>
-  readonly broker: Broker
   /** A broadcast is the server publishing: refused only where no namespace covers the channel. */
   readonly policy: ChannelPolicy
+  readonly channelLog: ChannelLog
   readonly stats: ClusterStats
   readonly audit: AuditSink
   readonly log: FastifyBaseLogger
@@ -150,7 +150,7 @@ function broadcast (deps: AdminSocketDeps, conn: SocketView, message: ClientMess
     return
   }
   const system = stamp({ type: 'system', message: text }, 'system')
-  void deps.broker.publish({ kind: 'broadcast', channel, frame: JSON.stringify(system) })
+  void deps.channelLog.publish(channel, JSON.stringify(system), deps.policy.options(channel).history)
   audited(deps, conn, `broadcast to ${channel}`, true)
   conn.send({ type: 'admin_command_result', command: 'broadcast', ok: true, ...withRequestId(message) })
 }

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import {
-  DEFAULT_HISTORY, RESERVED_NAMESPACES, openNamespace,
-  type HistoryOptions, type NamespaceOptions, type PublishRule, type SubscribeRule
-} from './namespaces.js'
+import { DEFAULT_HISTORY, type HistoryOptions } from './history.js'
+import { RESERVED_NAMESPACES, openNamespace, type NamespaceOptions, type PublishRule, type SubscribeRule } from './namespaces.js'
 
 /** A CHANNELS_FILE that cannot be used; the message is one line naming the file and every problem. */
 export class ChannelsFileError extends Error {

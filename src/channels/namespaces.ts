@@ -1,3 +1,4 @@
+import { DEFAULT_HISTORY, type HistoryOptions } from './history.js'
 /**
  * What a namespace allows and keeps. The built-in namespaces are fixed here;
  * the others come from CHANNELS_FILE (see channels-file.ts).
@@ -13,11 +14,6 @@ export type SubscribeRule = 'anyone' | 'server' | `role:${string}`
  */
 export type PublishRule = 'subscribers' | 'anyone' | 'server' | `role:${string}`
 
-/** The same shape as history.ts's HistoryOptions: how many messages a channel keeps, and for how long. */
-export interface HistoryOptions {
-  readonly size: number
-  readonly ttlSeconds: number
-}
 
 export interface NamespaceOptions {
   /** The namespace's name; `default` for bare channel names. */
@@ -35,7 +31,6 @@ export const DEFAULT_NAMESPACE = 'default'
 /** Names the file may not use: these namespaces are built in and fixed. */
 export const RESERVED_NAMESPACES: readonly string[] = ['global', 'user', 'admin']
 
-export const DEFAULT_HISTORY: HistoryOptions = Object.freeze({ size: 100, ttlSeconds: 300 })
 
 /** Every option a namespace in the file leaves out: open, as bare channels were before namespaces. */
 export function openNamespace (name: string): NamespaceOptions {

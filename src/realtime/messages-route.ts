@@ -10,6 +10,8 @@ import { publishMessage } from './publish.js'
 
 const OutgoingMessage = Type.Object({
   type: Type.String(),
+  channel: Type.String(),
+  offset: Type.Integer({ description: 'The message\'s place in its channel (see subscribe and recover)' }),
   user: Type.String(),
   timestamp: Type.Number(),
   requestId: Type.String()
@@ -48,7 +50,7 @@ const messagesRoute: FastifyPluginAsync = async (instance) => {
   }, async (request, reply) => {
     const principal = request.principal
     if (principal === null) throw new ApiError('invalidToken')
-    const published = publishMessage(fastify.broker, fastify.channelPolicy, request.body, { sender: principal, via: 'server' })
+    const published = publishMessage(fastify.channelLog, fastify.channelPolicy, request.body, { sender: principal, via: 'server' })
     if (!published.ok) {
       if (published.error.code === ErrorCode.forbidden) {
         request.log.info({ user: principal.username, reason: published.error.message }, 'message refused by the channel policy')
@@ -56,8 +58,9 @@ const messagesRoute: FastifyPluginAsync = async (instance) => {
       }
       throw new ApiError('invalidRequest', published.error.message)
     }
-    request.log.info({ user: principal.username, channel: published.channel, requestId: published.message.requestId }, 'message published over REST')
-    return await reply.code(202).send(published.message)
+    const { offset } = await published.position
+    request.log.info({ user: principal.username, channel: published.channel, offset, requestId: published.message.requestId }, 'message published over REST')
+    return await reply.code(202).send({ ...published.message, channel: published.channel, offset })
   })
 }
 

@@ -16,6 +16,7 @@ import { startRevalidation } from './revalidate.js'
 import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
 import { closeEverySocket } from './shutdown.js'
+import { ChannelPresence } from './channel-presence.js'
 import { ClusterStats } from './cluster-stats.js'
 import { RealtimeStats } from './stats.js'
 
@@ -39,12 +40,15 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
   const clusterStats = new ClusterStats(stats, fastify.broker, config.statsIntervalMs)
   fastify.decorate('clusterStats', clusterStats)
   const policy = fastify.channelPolicy
-  const handlers = new MessageHandlers(publishHandler(fastify.broker, policy))
+  const handlers = new MessageHandlers(publishHandler(fastify.channelLog, policy))
   fastify.decorate('socketHandlers', handlers)
   const ctx: RealtimeContext = {
     hub,
     broker: fastify.broker,
     channelPolicy: policy,
+    channelLog: fastify.channelLog,
+    presence: fastify.presence,
+    channelPresence: new ChannelPresence(hub, fastify.presence, policy, fastify.broker, fastify.log),
     authenticator: fastify.authenticator,
     handlers,
     stats,
@@ -122,4 +126,4 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
 
   await fastify.register(realtimeRoutes, { ctx })
   await fastify.register(messagesRoute)
-}, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker', 'wsgate-audit', 'wsgate-redis', 'wsgate-channels'] })
+}, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker', 'wsgate-audit', 'wsgate-redis', 'wsgate-channels', 'wsgate-channel-state'] })

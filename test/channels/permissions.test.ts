@@ -75,23 +75,23 @@ t.test('subscribe: the matrix for global, user:<name>, admin:* and a file namesp
   const root = await connect(built, tokens.root, t)
   const sam = await connect(built, tokens.sam, t)
 
-  t.same(await subscribe(alice, 'global'), { type: 'subscribed', channel: 'global' })
-  t.same(await subscribe(alice, 'user:alice'), { type: 'subscribed', channel: 'user:alice' }, 'the owner')
-  t.same(await subscribe(alice, 'room'), { type: 'subscribed', channel: 'room' }, 'bare names stay open')
+  t.match(await subscribe(alice, 'global'), { type: 'subscribed', channel: 'global', offset: Number, epoch: String })
+  t.match(await subscribe(alice, 'user:alice'), { type: 'subscribed', channel: 'user:alice', offset: Number, epoch: String }, 'the owner')
+  t.match(await subscribe(alice, 'room'), { type: 'subscribed', channel: 'room', offset: Number, epoch: String }, 'bare names stay open')
   t.match(await subscribe(alice, 'user:bob'), { ...forbidden('sub-user:bob'), message: 'Only bob may subscribe to "user:bob"' }, 'another user\'s personal channel')
   t.match(await subscribe(alice, 'admin:ops'), forbidden('sub-admin:ops'), 'admin:* without role admin')
   t.match(await subscribe(alice, 'news:today'), { ...forbidden('sub-news:today'), message: 'Channels of namespace "news" need role staff to subscribe' })
   t.match(await subscribe(alice, 'chat:lobby'), { ...forbidden('sub-chat:lobby'), message: 'No namespace "chat" is configured' }, 'a namespace the file does not declare')
   t.same(await stillOpen(alice), [], 'after five refusals alice still gets her pong')
 
-  t.same(await subscribe(root, 'admin:ops'), { type: 'subscribed', channel: 'admin:ops' })
+  t.match(await subscribe(root, 'admin:ops'), { type: 'subscribed', channel: 'admin:ops', offset: Number, epoch: String })
   t.match(await subscribe(root, 'user:alice'), forbidden('sub-user:alice'), 'an admin does not read a personal channel')
   t.match(await subscribe(root, 'news:today'), forbidden('sub-news:today'), 'nor a role channel without the role')
-  t.same(await subscribe(sam, 'news:today'), { type: 'subscribed', channel: 'news:today' }, 'role staff reads news')
+  t.match(await subscribe(sam, 'news:today'), { type: 'subscribed', channel: 'news:today', offset: Number, epoch: String }, 'role staff reads news')
   t.same(await stillOpen(root), [])
 
   const status = await ask(alice, { type: 'get_status' })
-  t.same([...(status.channels as string[])].sort(), ['global', 'room', 'user:alice'], 'refused channels were not joined')
+  t.same((status.channels as Array<{ channel: string }>).map((c) => c.channel).sort(), ['global', 'room', 'user:alice'], 'refused channels were not joined')
 })
 
 t.test('publish over the socket and POST /messages: owner, other user, admin and server', async (t) => {
@@ -160,7 +160,7 @@ t.test('bad channel names get invalid_message error frames; the socket stays ope
     t.match(await ask(alice, { type: 'subscribe', channel, requestId: 'r' }), { type: 'error', code: 'invalid_message', requestId: 'r' }, `subscribe ${JSON.stringify(channel).slice(0, 20)}`)
     t.match(await ask(alice, { type: 'note', channel, requestId: 'p' }), { type: 'error', code: 'invalid_message', requestId: 'p' }, `publish to ${JSON.stringify(channel).slice(0, 20)}`)
   }
-  t.same(await subscribe(alice, 'x'.repeat(128)), { type: 'subscribed', channel: 'x'.repeat(128) }, '128 characters is the limit, not past it')
+  t.match(await subscribe(alice, 'x'.repeat(128)), { type: 'subscribed', channel: 'x'.repeat(128), offset: Number, epoch: String }, '128 characters is the limit, not past it')
   t.same(await stillOpen(alice), [])
 })
 
@@ -178,7 +178,7 @@ t.test('an in-band refresh whose token lacks a role leaves the channels that rol
   t.match(await carol.next(), { type: 'refreshed', requestId: 'rf' })
   const status = await ask(carol, { type: 'get_status' })
   t.same(status.roles, ['staff'])
-  t.same([...(status.channels as string[])].sort(), ['global', 'news:today', 'room'], 'channels staff still allows are kept')
+  t.same((status.channels as Array<{ channel: string }>).map((c) => c.channel).sort(), ['global', 'news:today', 'room'], 'channels staff still allows are kept')
   t.equal((await post(built, tokens.root, { type: 'secret', channel: 'admin:ops' })).status, 202)
   t.same(await stillOpen(carol), [], 'admin:ops no longer reaches carol')
   t.match(await subscribe(carol, 'admin:ops'), forbidden('sub-admin:ops'))
@@ -204,14 +204,14 @@ t.test('roles changed through the admin REST route apply to open sockets at once
   t.same(await stillOpen(other), [], 'another admin\'s socket is untouched')
   const status = await ask(phone, { type: 'get_status' })
   t.same(status.roles, ['staff'])
-  t.same([...(status.channels as string[])].sort(), ['global', 'news:today', 'room'])
+  t.same((status.channels as Array<{ channel: string }>).map((c) => c.channel).sort(), ['global', 'news:today', 'room'])
   t.match(await subscribe(phone, 'admin:ops'), forbidden('sub-admin:ops'), 'and may not come back')
 
   t.equal((await call(built, tokens.root, { method: 'PUT', url: '/admin/users/dave/roles', payload: { roles: [] } })).statusCode, 200)
   t.same(await phone.next(), { type: 'unsubscribed', channel: 'news:today', reason: 'forbidden' })
   t.equal((await call(built, tokens.root, { method: 'PUT', url: '/admin/users/dave/roles', payload: { roles: ['admin'] } })).statusCode, 200)
   t.same(await stillOpen(phone), [], 'a role granted leaves nothing')
-  t.same(await subscribe(phone, 'admin:ops'), { type: 'subscribed', channel: 'admin:ops' }, 'a role granted applies at once too')
+  t.match(await subscribe(phone, 'admin:ops'), { type: 'subscribed', channel: 'admin:ops', offset: Number, epoch: String }, 'a role granted applies at once too')
 })
 
 t.test('a bad CHANNELS_FILE stops the start with one clear line', async (t) => {
