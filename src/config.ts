@@ -41,6 +41,8 @@ export interface Config {
   readonly redisUrl: string | undefined
   /** Put before every Redis key and channel, so several deployments can share one Redis. */
   readonly redisKeyPrefix: string
+  /** How long a dead instance's connection counts and presence entries outlive its last refresh (Redis only). */
+  readonly instanceLeaseSeconds: number
   readonly corsOrigins: readonly string[] | undefined
   /** Every `POST /token` and `/token/revoke` request per IP per minute: a cap that only protects bcrypt's CPU. */
   readonly tokenRateLimit: number
@@ -240,6 +242,7 @@ export function loadConfig (env: Env = process.env): Config {
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 1000),
     redisUrl,
     redisKeyPrefix: r.string('REDIS_KEY_PREFIX', 'wsgate:'),
+    instanceLeaseSeconds: r.int('INSTANCE_LEASE_SECONDS', 30, 1, 3600),
     corsOrigins,
     tokenRateLimit: r.int('TOKEN_RATE_LIMIT', 300, 1, 1000000),
     loginIpFailuresPerMinute: r.int('LOGIN_IP_FAILURES_PER_MINUTE', 10, 1, 1000000),

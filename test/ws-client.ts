@@ -82,11 +82,16 @@ export class TestSocket {
    * while: send something whose answer must come after, then read up to it.
    */
   async until (marker: (message: Json) => boolean, timeoutMs = 3000): Promise<Json[]> {
+    return (await this.upTo(marker, timeoutMs)).before
+  }
+
+  /** As `until`, and the marker message itself. */
+  async upTo (marker: (message: Json) => boolean, timeoutMs = 3000): Promise<{ before: Json[], found: Json }> {
     const before: Json[] = []
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const message = await this.next(Math.max(1, deadline - Date.now()))
-      if (marker(message)) return before
+      if (marker(message)) return { before, found: message }
       before.push(message)
     }
   }

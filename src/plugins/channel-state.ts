@@ -29,7 +29,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     : new RedisChannelLog({ redis, prefix: config.redisKeyPrefix, instanceId, broker, log, now })
   const presence: Presence = redis === undefined
     ? new MemoryPresence()
-    : new RedisPresence({ redis, prefix: config.redisKeyPrefix, instanceId, log })
+    : new RedisPresence({ redis, prefix: config.redisKeyPrefix, instanceId, log, leaseMs: config.instanceLeaseSeconds * 1000 })
   fastify.decorate('channelLog', channelLog)
   fastify.decorate('presence', presence)
   // Before the Redis connection closes (plugins close in reverse order): presence gives back this instance's entries.

@@ -61,7 +61,7 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     // One instance counts its own sockets in the hub; several share their counts in Redis.
     connectionCounts: fastify.redis === undefined
       ? undefined
-      : new RedisConnectionCounts({ redis: fastify.redis, prefix: config.redisKeyPrefix, instanceId: fastify.instanceId, log: fastify.log })
+      : new RedisConnectionCounts({ redis: fastify.redis, prefix: config.redisKeyPrefix, instanceId: fastify.instanceId, log: fastify.log, leaseMs: config.instanceLeaseSeconds * 1000 })
   }
   registerBuiltinHandlers(handlers, ctx)
 
