@@ -157,7 +157,7 @@ async function main (argv: readonly string[]): Promise<number> {
   const audit = new AuditLog(new AuditStore(db), { log: troubleLog('audit') })
   try {
     broker = await openBroker(config, newInstanceId(), troubleLog('broker'))
-    const accounts = new AccountService(new UserStore(db), lazyHasher, sessionEnder(new SessionStore(db), broker), audit)
+    const accounts = new AccountService(new UserStore(db), lazyHasher, sessionEnder(new SessionStore(db), broker), audit, broker)
     console.log(await run(command, accounts, cliActor()))
     return 0
   } catch (err) {

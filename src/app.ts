@@ -19,7 +19,9 @@ import { clientErrorHandler } from './http/client-errors.js'
 import { serializeRequest } from './http/logging.js'
 import auditPlugin from './plugins/audit.js'
 import brokerPlugin from './plugins/broker.js'
+import channelsPlugin from './plugins/channels.js'
 import redisPlugin from './plugins/redis.js'
+import channelStatePlugin from './plugins/channel-state.js'
 import dbPlugin from './plugins/db.js'
 import jwtPlugin from './plugins/jwt.js'
 import passwordsPlugin from './plugins/passwords.js'
@@ -82,12 +84,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(cors, { origin: config.corsOrigins === undefined ? true : [...config.corsOrigins] })
   // Before every route plugin: it collects routes as they are added.
   if (config.docsEnabled) await app.register(openapi)
+  // First of the stateful plugins: a bad CHANNELS_FILE stops the start before a database or Redis is opened.
+  await app.register(channelsPlugin, { config })
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl })
   await app.register(auditPlugin)
   await app.register(passwordsPlugin, { cost: config.bcryptCost, size: config.bcryptThreads, nice: config.bcryptNice })
   await app.register(jwtPlugin, { config })
   await app.register(brokerPlugin, { config })
   await app.register(redisPlugin, { config })
+  await app.register(channelStatePlugin, { config })
   await app.register(authPlugin, { config, clock })
   await app.register(realtimePlugin, { config, clock })
   await app.register(adminSocketPlugin, { config, clock })

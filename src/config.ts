@@ -77,6 +77,8 @@ export interface Config {
   readonly wsRevalidateIntervalMs: number
   readonly statsIntervalMs: number
   readonly metricsToken: string | undefined
+  /** The channel namespaces file (JSON or YAML); undefined = only the built-in namespaces, bare names open. */
+  readonly channelsFile: string | undefined
 }
 
 /** Fastify's `trustProxy`: off, on (any hop), a hop count, or a list of addresses/CIDRs. */
@@ -265,7 +267,8 @@ export function loadConfig (env: Env = process.env): Config {
     wsPingIntervalMs: r.int('WS_PING_INTERVAL_MS', 30000, 50, 600000),
     wsRevalidateIntervalMs: r.int('WS_REVALIDATE_INTERVAL_MS', 30000, 50, 3600000),
     statsIntervalMs: r.int('STATS_INTERVAL_MS', 5000, 100, 3600000),
-    metricsToken: r.raw('METRICS_TOKEN')
+    metricsToken: r.raw('METRICS_TOKEN'),
+    channelsFile: r.raw('CHANNELS_FILE')
   }
 
   if (r.problems.length > 0) throw new ConfigError(r.problems)

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import { DemoAccountError } from './auth/demo-user.js'
+import { ChannelsFileError } from './channels/channels-file.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { hintFirstUser } from './first-user.js'
 
@@ -31,7 +32,7 @@ const config = readConfig()
 const { buildApp } = await import('./app.js')
 const app = await buildApp(config).catch((err: unknown) => {
   // A refusal to start is a sentence for the operator, not a stack trace.
-  if (!(err instanceof DemoAccountError)) throw err
+  if (!(err instanceof DemoAccountError || err instanceof ChannelsFileError)) throw err
   process.stderr.write(`${err.message}\n`)
   process.exit(1)
 })

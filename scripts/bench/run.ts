@@ -225,7 +225,8 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
     try {
       const cpuUs = results.value('fanout.sat.cpuUs', 'wsgate', round)
       const rate = results.value('fanout.sat.rate', 'wsgate', round)
-      const one = cpuUs === undefined || rate === undefined ? undefined : { cpuUs, rate }
+      const rateCpuUs = results.value('fanout.rate.cpuUs', 'wsgate', round)
+      const one = cpuUs === undefined || rate === undefined ? undefined : { cpuUs, rate, ...(rateCpuUs === undefined ? {} : { rateCpuUs }) }
       if (one === undefined) warnings.push(`round ${round + 1}: fanout2 has no one-instance fan-out to compare with`)
       const outcome = await fanout2Case(ctx, pair, one)
       for (const m of outcome.metrics) results.add('wsgate', round, m)

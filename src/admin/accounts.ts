@@ -3,6 +3,7 @@ import type { PasswordHasher } from '../auth/passwords.js'
 import { passwordProblem } from '../auth/passwords.js'
 import { ADMIN_ROLE } from '../auth/bearer.js'
 import type { SessionService } from '../auth/sessions.js'
+import type { Broker } from '../broker/broker.js'
 import { ApiError } from '../errors.js'
 import { DuplicateUserError, type User, type UserStore } from '../store/users.js'
 
@@ -58,14 +59,16 @@ function checkRoles (roles: readonly string[]): string[] {
  * User management for admins, over REST and from the users CLI. Every change,
  * refused or done, is audited as `admin_action` under the acting admin's name.
  * Disabling, deleting and resetting a password end the user's sessions, which
- * the broker tells every instance, so their sockets close at once.
+ * the broker tells every instance, so their sockets close at once; new roles
+ * go out on the broker too, so open sockets leave channels they no longer allow.
  */
 export class AccountService {
   constructor (
     private readonly users: UserStore,
     private readonly passwords: Pick<PasswordHasher, 'hash'>,
     private readonly sessions: Pick<SessionService, 'revokeUser'>,
-    private readonly audit: AuditSink
+    private readonly audit: AuditSink,
+    private readonly broker: Pick<Broker, 'publish'>
   ) {}
 
   async list (): Promise<Account[]> {
@@ -128,7 +131,9 @@ export class AccountService {
         throw new ApiError('invalidRequest', 'You cannot remove your own admin role; ask another admin')
       }
       if (!await this.users.setRoles(username, checkRoles(roles))) throw notFound(username)
-      return await this.reload(username)
+      const account = await this.reload(username)
+      await this.broker.publish({ kind: 'user-roles', username, roles: account.roles })
+      return account
     })
   }
 

@@ -4,7 +4,8 @@ import type { Authenticator } from '../auth/authenticator.js'
 import { ADMIN_ROLE } from '../auth/bearer.js'
 import { sameSecret } from '../auth/same-secret.js'
 import type { SessionService } from '../auth/sessions.js'
-import type { Broker } from '../broker/broker.js'
+import type { ChannelLog } from '../channels/history.js'
+import type { ChannelPolicy } from '../channels/policy.js'
 import type { Config } from '../config.js'
 import { ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType } from '../protocol/index.js'
 import type { SocketView } from '../realtime/handlers.js'
@@ -17,7 +18,9 @@ export interface AdminSocketDeps {
   readonly config: Pick<Config, 'adminToken' | 'adminElevationSeconds'>
   readonly authenticator: Authenticator
   readonly sessions: Pick<SessionService, 'revokeUser'>
-  readonly broker: Broker
+  /** A broadcast is the server publishing: refused only where no namespace covers the channel. */
+  readonly policy: ChannelPolicy
+  readonly channelLog: ChannelLog
   readonly stats: ClusterStats
   readonly audit: AuditSink
   readonly log: FastifyBaseLogger
@@ -137,11 +140,17 @@ function broadcast (deps: AdminSocketDeps, conn: SocketView, message: ClientMess
   const text = message.message
   const channel = message.channel ?? GLOBAL_CHANNEL
   if (typeof text !== 'string' || text === '' || text.length > MAX_BROADCAST_LENGTH || !isChannelName(channel)) {
-    conn.sendError({ code: ErrorCode.invalidMessage, message: `broadcast needs "message", 1 to ${MAX_BROADCAST_LENGTH} characters` }, message.requestId)
+    conn.sendError({ code: ErrorCode.invalidMessage, message: `broadcast needs "message", 1 to ${MAX_BROADCAST_LENGTH} characters, and "channel", if any, 1 to 128 letters, digits or _.:@-` }, message.requestId)
+    return
+  }
+  const refused = deps.policy.broadcastRefusal(channel)
+  if (refused !== undefined) {
+    audited(deps, conn, `broadcast to ${channel}: ${refused}`, false)
+    conn.sendError({ code: ErrorCode.forbidden, message: refused }, message.requestId)
     return
   }
   const system = stamp({ type: 'system', message: text }, 'system')
-  void deps.broker.publish({ kind: 'broadcast', channel, frame: JSON.stringify(system) })
+  void deps.channelLog.publish(channel, JSON.stringify(system), deps.policy.options(channel).history)
   audited(deps, conn, `broadcast to ${channel}`, true)
   conn.send({ type: 'admin_command_result', command: 'broadcast', ok: true, ...withRequestId(message) })
 }

@@ -27,7 +27,8 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     config,
     authenticator: fastify.authenticator,
     sessions: fastify.sessions,
-    broker: fastify.broker,
+    policy: fastify.channelPolicy,
+    channelLog: fastify.channelLog,
     stats: fastify.clusterStats,
     audit: fastify.audit,
     log: fastify.log,
@@ -37,4 +38,4 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
   handlers.register(ReservedType.adminAuth, (conn, message) => { adminAuth(deps, conn, message) })
   handlers.register(ReservedType.adminCommand, (conn, message) => { adminMessage(deps, conn, message) })
   handlers.register(ReservedType.getStats, (conn, message) => { adminMessage(deps, conn, message) })
-}, { name: 'wsgate-admin-socket', dependencies: ['wsgate-realtime', 'wsgate-redis'] })
+}, { name: 'wsgate-admin-socket', dependencies: ['wsgate-realtime', 'wsgate-redis', 'wsgate-channels', 'wsgate-channel-state'] })

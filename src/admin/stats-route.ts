@@ -3,6 +3,8 @@ import { Type } from 'typebox'
 import { ADMIN_ROLE, requireRole } from '../auth/bearer.js'
 import { ErrorBody } from '../http/schemas.js'
 
+const ChannelSize = Type.Object({ channel: Type.String(), subscribers: Type.Integer() })
+
 const Stats = Type.Object({
   instanceId: Type.String(),
   at: Type.Number(),
@@ -17,6 +19,7 @@ const Stats = Type.Object({
   memory: Type.Object({ rss: Type.Integer(), heapUsed: Type.Integer() }),
   eventLoopDelayMs: Type.Object({ p50: Type.Number(), p99: Type.Number(), max: Type.Number() }),
   uptimeSeconds: Type.Integer(),
+  channels: Type.Array(ChannelSize, { description: 'Subscribers per channel over every instance, busiest first, at most 100 (each instance row lists its own)' }),
   instances: Type.Array(Type.Object({ instanceId: Type.String() }, { additionalProperties: true }), { description: 'Every instance heard from in the last three stats intervals, this one included' }),
   total: Type.Object({
     instanceCount: Type.Integer(),

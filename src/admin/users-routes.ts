@@ -20,7 +20,7 @@ const NoContent = Type.Null({ description: 'Done' })
 /** `/admin/users…`: user management for role `admin`. The logic is in AccountService. */
 const adminUsersRoutes: FastifyPluginAsync = async (instance) => {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
-  const accounts = new AccountService(fastify.users, fastify.passwords, fastify.sessions, fastify.audit)
+  const accounts = new AccountService(fastify.users, fastify.passwords, fastify.sessions, fastify.audit, fastify.broker)
   // At onRequest, so a caller without the role learns nothing from body validation.
   fastify.addHook('onRequest', requireRole(fastify.authenticator, ADMIN_ROLE))
   // No coercion: `roles: "admin"` or a numeric password is refused, not reinterpreted.

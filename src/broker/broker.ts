@@ -9,6 +9,8 @@ export type BrokerEvent =
   | { readonly kind: 'broadcast', readonly channel: string, readonly frame: string }
   | { readonly kind: 'revoke-session', readonly sid: string }
   | { readonly kind: 'revoke-user', readonly username: string }
+  /** An admin set a user's roles (all of them, as stored); open sockets re-check their channels. */
+  | { readonly kind: 'user-roles', readonly username: string, readonly roles: readonly string[] }
   /** One instance's figures, published every stats interval; `snapshot` is that instance's stats as JSON. */
   | { readonly kind: 'instance-stats', readonly instanceId: string, readonly snapshot: Readonly<Record<string, unknown>> }
 

@@ -2,15 +2,10 @@ import type { Redis } from 'ioredis'
 import { Leases, type ConnectionCounts } from './connection-counts.js'
 import type { BrokerLog } from './log.js'
 import { RedisFallback } from './redis-fallback.js'
+import { NOW_LUA, RedisLeases } from './redis-leases.js'
 import { defineScript, type RunScript } from './redis-script.js'
 
-// Scores are lease expiries on Redis's clock (TIME), so instances' clocks never need to agree.
-const NOW_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`
-
-// KEYS: the user's set. ARGV: member, lease ms, limit. 1 when the place is held.
+// KEYS: the user's set (scored by lease expiry on Redis's clock). ARGV: member, lease ms, limit. 1 when the place is held.
 const ACQUIRE_LUA = `${NOW_LUA}
 local lease = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -20,19 +15,6 @@ redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
 -- Every member expires by now + lease, so the set may go one second later.
 redis.call('PEXPIRE', KEYS[1], lease + 1000)
 return 1`
-
-// KEYS: users' sets. ARGV: lease ms, then for each key a JSON array of its members.
-// ZADD without XX: a lease dropped while this instance stalled is put back, as its socket is still open.
-const REFRESH_LUA = `${NOW_LUA}
-local lease = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  for _, member in ipairs(cjson.decode(ARGV[i + 1])) do redis.call('ZADD', key, now + lease, member) end
-  redis.call('PEXPIRE', key, lease + 1000)
-end
-return #KEYS`
-
-/** Users per refresh script call, so that one call never holds Redis for long. */
-const REFRESH_BATCH = 200
 
 export interface RedisConnectionCountsOptions {
   readonly redis: Redis
@@ -61,24 +43,30 @@ export interface RedisConnectionCountsOptions {
  * is back.
  */
 export class RedisConnectionCounts implements ConnectionCounts {
-  /** Successful refresh rounds since start; lets a test wait for them. */
-  refreshes = 0
   private readonly leases = new Leases()
   /** Acquires still running, by member; a release meanwhile marks them to be given back. */
   private readonly inFlight = new Map<string, { released: boolean }>()
   private readonly acquireScript: RunScript
-  private readonly refreshScript: RunScript
   private readonly shared: RedisFallback
   private readonly leaseMs: number
-  private readonly timer: NodeJS.Timeout
+  private readonly redisLeases: RedisLeases
 
   constructor (private readonly options: RedisConnectionCountsOptions) {
     this.leaseMs = options.leaseMs ?? 30_000
     this.acquireScript = defineScript(options.redis, 'wsgateConnAcquire', ACQUIRE_LUA)
-    this.refreshScript = defineScript(options.redis, 'wsgateConnRefresh', REFRESH_LUA)
     this.shared = new RedisFallback(options.log, 'connections-per-user')
-    this.timer = setInterval(() => { void this.refresh() }, options.refreshMs ?? Math.floor(this.leaseMs / 3))
-    this.timer.unref()
+    this.redisLeases = new RedisLeases({
+      redis: options.redis,
+      fallback: this.shared,
+      leaseMs: this.leaseMs,
+      refreshMs: options.refreshMs,
+      held: () => [...this.leases.entries()].map(([username, ids]) => [this.key(username), [...ids].map((id) => this.member(id))] as const)
+    })
+  }
+
+  /** Successful refresh rounds since start; lets a test wait for them. */
+  get refreshes (): number {
+    return this.redisLeases.refreshes
   }
 
   async acquire (username: string, connectionId: string, limit: number): Promise<boolean> {
@@ -111,29 +99,17 @@ export class RedisConnectionCounts implements ConnectionCounts {
 
   /** Stops refreshing and gives back this instance's places (best effort: they expire anyway). */
   async close (): Promise<void> {
-    clearInterval(this.timer)
-    const pipeline = this.options.redis.pipeline()
-    for (const [username, ids] of this.leases.entries()) pipeline.zrem(this.key(username), ...[...ids].map((id) => this.member(id)))
+    await this.redisLeases.close()
     this.leases.clear()
-    if (pipeline.length > 0) await pipeline.exec().catch(() => undefined)
   }
 
   /** Pushes every place this instance holds forward by a lease. */
   async refresh (): Promise<void> {
-    const users = [...this.leases.entries()]
-    await this.shared.run(async () => {
-      for (let i = 0; i < users.length; i += REFRESH_BATCH) {
-        const batch = users.slice(i, i + REFRESH_BATCH)
-        await this.refreshScript(batch.map(([username]) => this.key(username)),
-          [this.leaseMs, ...batch.map(([, ids]) => JSON.stringify([...ids].map((id) => this.member(id))))])
-      }
-      this.refreshes++
-    }, () => undefined)
+    await this.redisLeases.refresh()
   }
 
   private async remove (username: string, member: string): Promise<void> {
-    // When Redis is down the place is simply not refreshed any more: it expires within a lease.
-    await this.shared.run(async () => { await this.options.redis.zrem(this.key(username), member) }, () => undefined)
+    await this.redisLeases.remove(this.key(username), member)
   }
 
   private key (username: string): string {

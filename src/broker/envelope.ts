@@ -30,6 +30,10 @@ function parseEvent (value: unknown): BrokerEvent | string {
       return isString(value.sid) ? { kind: 'revoke-session', sid: value.sid } : 'revoke-session needs a string sid'
     case 'revoke-user':
       return isString(value.username) ? { kind: 'revoke-user', username: value.username } : 'revoke-user needs a string username'
+    case 'user-roles':
+      return isString(value.username) && Array.isArray(value.roles) && value.roles.every(isString)
+        ? { kind: 'user-roles', username: value.username, roles: value.roles }
+        : 'user-roles needs a string username and an array of string roles'
     case 'instance-stats':
       return isString(value.instanceId) && isObject(value.snapshot)
         ? { kind: 'instance-stats', instanceId: value.instanceId, snapshot: value.snapshot }

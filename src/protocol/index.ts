@@ -8,5 +8,5 @@
 export { Close, type CloseName, type CloseSpec } from './close.js'
 export { ErrorCode, type ErrorCodeValue } from './error-codes.js'
 export { ReservedType, isReservedType, type ReservedTypeName } from './reserved-types.js'
-export { GLOBAL_CHANNEL, isChannelName } from './channels.js'
+export { ADMIN_NAMESPACE, GLOBAL_CHANNEL, USER_NAMESPACE, UnsubscribeReason, isChannelName, splitChannel, type UnsubscribeReasonValue } from './channels.js'
 export { BEARER_SUBPROTOCOL } from './subprotocol.js'

@@ -14,6 +14,11 @@ export const ReservedType = {
   unsubscribe: 'unsubscribe',
   subscribed: 'subscribed',
   unsubscribed: 'unsubscribed',
+  /** Who is in a channel, asked and answered (namespaces with presence on). */
+  presence: 'presence',
+  /** A socket entered or left a channel (namespaces with join-leave events on). */
+  join: 'join',
+  leave: 'leave',
   adminAuth: 'admin_auth',
   adminAuthResponse: 'admin_auth_response',
   adminCommand: 'admin_command',

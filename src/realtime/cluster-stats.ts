@@ -1,6 +1,6 @@
 import type { Broker } from '../broker/broker.js'
 import { InstanceTable, type Totals } from '../broker/instance-table.js'
-import type { RealtimeStats, StatsSnapshot } from './stats.js'
+import { CHANNELS_IN_STATS, type RealtimeStats, type StatsSnapshot } from './stats.js'
 
 /** `stats_update` and `GET /admin/stats`: this instance's figures, every instance's, and their sum. */
 export type ClusterStatsUpdate = StatsSnapshot & {
@@ -8,6 +8,24 @@ export type ClusterStatsUpdate = StatsSnapshot & {
   /** Every instance heard from within the last few intervals, this one included, ordered by id. */
   readonly instances: ReadonlyArray<Readonly<Record<string, unknown>>>
   readonly total: Totals & { readonly instanceCount: number }
+  /** Subscribers per channel over every instance (each row keeps its own list). */
+  readonly channels: ChannelSize[]
+}
+
+interface ChannelSize { readonly channel: string, readonly subscribers: number }
+
+/** Subscribers per channel over every instance's list, busiest first. */
+function sumChannels (rows: ReadonlyArray<Readonly<Record<string, unknown>>>): ChannelSize[] {
+  const sums = new Map<string, number>()
+  for (const row of rows) {
+    if (!Array.isArray(row.channels)) continue
+    for (const item of row.channels as unknown[]) {
+      const { channel, subscribers } = (item ?? {}) as Record<string, unknown>
+      if (typeof channel === 'string' && typeof subscribers === 'number') sums.set(channel, (sums.get(channel) ?? 0) + subscribers)
+    }
+  }
+  return [...sums].map(([channel, subscribers]) => ({ channel, subscribers }))
+    .sort((a, b) => b.subscribers - a.subscribers || (a.channel < b.channel ? -1 : 1)).slice(0, CHANNELS_IN_STATS)
 }
 
 /**
@@ -45,6 +63,7 @@ export class ClusterStats {
     return {
       type: 'stats_update',
       ...own,
+      channels: sumChannels(instances.map((row) => row.snapshot)),
       instances: instances.map((row) => row.snapshot),
       total: { ...totals, instanceCount: instances.length }
     }

@@ -104,7 +104,7 @@ export class Connection implements HubClient, SocketView {
     if (this.kind === 'admin') this.send(this.ctx.statsUpdate())
   }
 
-  /** Moves the expiry after an in-band refresh; the session stays the same socket. */
+  /** A new principal for the same user (an in-band refresh, new roles): moves the expiry; the socket stays. */
   renew (principal: Principal): void {
     const previousSid = this.current?.sid
     this.current = principal

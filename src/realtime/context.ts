@@ -4,6 +4,10 @@ import type { Authenticator } from '../auth/authenticator.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Broker } from '../broker/broker.js'
+import type { ChannelLog } from '../channels/history.js'
+import type { Presence } from '../channels/presence.js'
+import type { ChannelPresence } from './channel-presence.js'
+import type { ChannelPolicy } from '../channels/policy.js'
 import type { Connection } from './connection.js'
 import type { MessageHandlers } from './handlers.js'
 import type { Hub } from './hub.js'
@@ -15,6 +19,8 @@ import type { ConnectionCounts } from '../broker/connection-counts.js'
 export interface RealtimeContext {
   readonly hub: Hub
   readonly broker: Broker
+  /** Who may subscribe and publish where (built-in namespaces and CHANNELS_FILE's). */
+  readonly channelPolicy: ChannelPolicy
   readonly authenticator: Authenticator
   readonly handlers: MessageHandlers
   readonly stats: RealtimeStats
@@ -28,4 +34,7 @@ export interface RealtimeContext {
   readonly statsUpdate: () => ClusterStatsUpdate
   /** Per-user socket counts shared by every instance; undefined with one instance (the hub counts). */
   readonly connectionCounts: ConnectionCounts | undefined
+  readonly channelLog: ChannelLog
+  readonly presence: Presence
+  readonly channelPresence: ChannelPresence
 }

@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal.js'
 import { isReservedType, type ReservedTypeName } from '../protocol/index.js'
 import type { Elevation } from './elevation.js'
+import type { EncodedFrame } from './frame.js'
 import type { Membership } from './membership.js'
 import type { ClientMessage, MessageError } from './messages.js'
 
@@ -16,6 +17,8 @@ export interface SocketView {
   readonly elevation: Elevation
   readonly channels: Membership
   send (message: object): void
+  /** Writes a frame as it is (a channel message, already serialized). */
+  sendFrame (frame: EncodedFrame): void
   sendError (error: MessageError, requestId?: unknown): void
   /** Moves the socket to a new token of the same user (in-band refresh). */
   renew (principal: Principal): void

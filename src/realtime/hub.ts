@@ -1,5 +1,6 @@
-import { GLOBAL_CHANNEL, type CloseSpec } from '../protocol/index.js'
+import { Close, GLOBAL_CHANNEL, type CloseSpec } from '../protocol/index.js'
 import { encodeTextFrame, type EncodedFrame } from './frame.js'
+import { ChannelHolds } from './holds.js'
 
 /** What the hub needs of a socket; the hub knows nothing of HTTP or auth. */
 export interface HubClient {
@@ -28,6 +29,9 @@ function removeFrom<K> (index: Map<K, Set<HubClient>>, key: K, client: HubClient
 
 const NO_CHANNELS: ReadonlySet<string> = new Set()
 
+/** Told of every channel a client leaves: by unsubscribing, by being taken out, or by closing. */
+export type DepartureListener = (client: HubClient, channel: string) => void
+
 /**
  * The authenticated sockets of this instance, indexed by channel, user and
  * session. Only joined (authenticated) clients are here, so a pending or
@@ -41,6 +45,8 @@ export class Hub {
   private readonly byChannel = new Map<string, Set<HubClient>>()
   private readonly byUser = new Map<string, Set<HubClient>>()
   private readonly bySession = new Map<string, Set<HubClient>>()
+  private readonly holds = new ChannelHolds()
+  private readonly departures: DepartureListener[] = []
 
   get size (): number {
     return this.members.size
@@ -77,7 +83,15 @@ export class Hub {
     this.members.delete(client)
     removeFrom(this.byUser, client.username, client)
     if (client.sid !== undefined) removeFrom(this.bySession, client.sid, client)
-    for (const channel of channels) removeFrom(this.byChannel, channel, client)
+    for (const channel of channels) {
+      removeFrom(this.byChannel, channel, client)
+      this.holds.release(client, channel)
+      this.departed(client, channel)
+    }
+  }
+
+  onDeparture (listener: DepartureListener): void {
+    this.departures.push(listener)
   }
 
   /** Re-indexes a client whose session id changed (an in-band refresh with a new login's token). */
@@ -102,6 +116,31 @@ export class Hub {
   unsubscribe (client: HubClient, channel: string): void {
     if (this.members.get(client)?.delete(channel) !== true) return
     removeFrom(this.byChannel, channel, client)
+    this.holds.release(client, channel)
+    this.departed(client, channel)
+  }
+
+  /** Subscribes `client` to `channel` with what arrives kept aside until `release` (see ChannelHolds). */
+  hold (client: HubClient, channel: string): void {
+    const channels = this.members.get(client)
+    if (channels === undefined || channels.has(channel)) return
+    channels.add(channel)
+    this.holds.hold(client, channel)
+  }
+
+  /** Ends a hold: the client gets the channel's messages from now on; returns those kept meanwhile. */
+  release (client: HubClient, channel: string): string[] {
+    if (!this.holds.isHeld(client, channel)) return []
+    const kept = this.holds.release(client, channel)
+    if (this.members.get(client)?.has(channel) === true) addTo(this.byChannel, channel, client)
+    return kept
+  }
+
+  /** Subscriber counts of the busiest client channels (internal `$…` ones left out). */
+  channelSizes (limit: number): Array<{ readonly channel: string, readonly subscribers: number }> {
+    const sizes: Array<{ channel: string, subscribers: number }> = []
+    for (const [channel, members] of this.byChannel) if (!channel.startsWith('$')) sizes.push({ channel, subscribers: members.size })
+    return sizes.sort((a, b) => b.subscribers - a.subscribers || (a.channel < b.channel ? -1 : 1)).slice(0, limit)
   }
 
   hasChannel (channel: string): boolean {
@@ -114,6 +153,7 @@ export class Hub {
 
   /** Frames the serialized message once and writes the same bytes to every client in the channel. */
   deliver (channel: string, text: string): number {
+    this.holds.keep(channel, text, (client) => { client.closeWith(Close.slowConsumer) })
     const members = this.byChannel.get(channel)
     if (members === undefined) return 0
     const frame = encodeTextFrame(text)
@@ -127,6 +167,10 @@ export class Hub {
 
   closeUser (username: string, spec: CloseSpec): number {
     return this.closeEach(this.byUser.get(username), spec)
+  }
+
+  private departed (client: HubClient, channel: string): void {
+    for (const listener of this.departures) listener(client, channel)
   }
 
   private closeEach (set: Set<HubClient> | undefined, spec: CloseSpec): number {

@@ -19,12 +19,31 @@ export class Membership {
 
   /** False when the socket is already in `limit` channels and this would be one more. */
   join (channel: string): boolean {
-    const channels = this.hub.channelsOf(this.client)
-    if (channels.has(channel)) return true
-    const chosen = channels.size - (channels.has(ADMIN_CHANNEL) ? 1 : 0)
-    if (chosen >= this.limit) return false
+    if (!this.hasRoomFor(channel)) return false
     this.hub.subscribe(this.client, channel)
     return true
+  }
+
+  /**
+   * Joins with the channel's messages kept aside until `release` (while a
+   * position or a recovery is read); false, as `join`, when there is no
+   * room. Joining a channel the socket is already in holds nothing.
+   */
+  hold (channel: string): boolean {
+    if (!this.hasRoomFor(channel)) return false
+    this.hub.hold(this.client, channel)
+    return true
+  }
+
+  /** The messages that arrived during the hold, in order; from now on they come directly. */
+  release (channel: string): string[] {
+    return this.hub.release(this.client, channel)
+  }
+
+  private hasRoomFor (channel: string): boolean {
+    const channels = this.hub.channelsOf(this.client)
+    if (channels.has(channel)) return true
+    return channels.size - (channels.has(ADMIN_CHANNEL) ? 1 : 0) < this.limit
   }
 
   leave (channel: string): void {

@@ -5,10 +5,13 @@ import { requireBearer } from '../auth/bearer.js'
 import { ApiError } from '../errors.js'
 import { ErrorBody, bearerErrors } from '../http/schemas.js'
 import { UserRate } from '../http/user-rate.js'
+import { ErrorCode } from '../protocol/index.js'
 import { publishMessage } from './publish.js'
 
 const OutgoingMessage = Type.Object({
   type: Type.String(),
+  channel: Type.String(),
+  offset: Type.Integer({ description: 'The message\'s place in its channel (see subscribe and recover)' }),
   user: Type.String(),
   timestamp: Type.Number(),
   requestId: Type.String()
@@ -18,7 +21,8 @@ const OutgoingMessage = Type.Object({
  * `POST /messages`: a backend publishes exactly as a socket would, within a
  * socket's limits: a body no larger than a frame (`WS_MAX_PAYLOAD`, 413
  * above) and the socket message rate per user (429 with `Retry-After`), so
- * that REST is no way around them.
+ * that REST is no way around them. It is the server publishing: the channel
+ * policy's `via: 'server'` rules apply (403 when they refuse).
  */
 const messagesRoute: FastifyPluginAsync = async (instance) => {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
@@ -41,15 +45,22 @@ const messagesRoute: FastifyPluginAsync = async (instance) => {
       tags: ['realtime'],
       security: [{ bearerAuth: [] }],
       body: Type.Object({ type: Type.String() }, { additionalProperties: true }),
-      response: { 202: OutgoingMessage, 400: ErrorBody, ...bearerErrors, 413: ErrorBody, 429: ErrorBody }
+      response: { 202: OutgoingMessage, 400: ErrorBody, ...bearerErrors, 403: ErrorBody, 413: ErrorBody, 429: ErrorBody }
     }
   }, async (request, reply) => {
     const principal = request.principal
     if (principal === null) throw new ApiError('invalidToken')
-    const published = publishMessage(fastify.broker, request.body, principal.username)
-    if (!published.ok) throw new ApiError('invalidRequest', published.error.message)
-    request.log.info({ user: principal.username, channel: published.channel, requestId: published.message.requestId }, 'message published over REST')
-    return await reply.code(202).send(published.message)
+    const published = publishMessage(fastify.channelLog, fastify.channelPolicy, request.body, { sender: principal, via: 'server' })
+    if (!published.ok) {
+      if (published.error.code === ErrorCode.forbidden) {
+        request.log.info({ user: principal.username, reason: published.error.message }, 'message refused by the channel policy')
+        throw new ApiError('forbidden', published.error.message)
+      }
+      throw new ApiError('invalidRequest', published.error.message)
+    }
+    const { offset } = await published.position
+    request.log.info({ user: principal.username, channel: published.channel, offset, requestId: published.message.requestId }, 'message published over REST')
+    return await reply.code(202).send({ ...published.message, channel: published.channel, offset })
   })
 }
 

@@ -63,10 +63,13 @@ export function channelOf (message: ClientMessage): string | undefined {
 
 /**
  * Sets the server's fields, overwriting whatever the client sent under those
- * names. The timestamp is Unix seconds with a millisecond fraction, as the
+ * names (`channel` and `offset` are the log's to add). The timestamp is Unix seconds with a millisecond fraction, as the
  * original Python server sent it.
  */
 export function stamp (message: ClientMessage, user: string): StampedMessage {
+  // The channel's log appends `channel` and `offset` to the serialized frame.
+  delete message.channel
+  delete message.offset
   const stamped = message as StampedMessage
   stamped.user = user
   stamped.timestamp = Date.now() / 1000

@@ -6,6 +6,7 @@ import type { Config } from '../config.js'
 import type { RealtimeContext } from './context.js'
 import { startHeartbeat } from './heartbeat.js'
 import { publishHandler, registerBuiltinHandlers } from './builtin-handlers.js'
+import { applyRoles } from './channel-access.js'
 import type { Connection } from './connection.js'
 import { ADMIN_CHANNEL } from './endpoint.js'
 import { MessageHandlers } from './handlers.js'
@@ -15,6 +16,7 @@ import { startRevalidation } from './revalidate.js'
 import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
 import { closeEverySocket } from './shutdown.js'
+import { ChannelPresence } from './channel-presence.js'
 import { ClusterStats } from './cluster-stats.js'
 import { RealtimeStats } from './stats.js'
 
@@ -37,11 +39,16 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
   fastify.decorate('realtimeStats', stats)
   const clusterStats = new ClusterStats(stats, fastify.broker, config.statsIntervalMs)
   fastify.decorate('clusterStats', clusterStats)
-  const handlers = new MessageHandlers(publishHandler(fastify.broker))
+  const policy = fastify.channelPolicy
+  const handlers = new MessageHandlers(publishHandler(fastify.channelLog, policy))
   fastify.decorate('socketHandlers', handlers)
   const ctx: RealtimeContext = {
     hub,
     broker: fastify.broker,
+    channelPolicy: policy,
+    channelLog: fastify.channelLog,
+    presence: fastify.presence,
+    channelPresence: new ChannelPresence(hub, fastify.presence, policy, fastify.broker, fastify.log),
     authenticator: fastify.authenticator,
     handlers,
     stats,
@@ -58,11 +65,22 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
   }
   registerBuiltinHandlers(handlers, ctx)
 
+  /** An admin changed a user's roles: that user's open sockets here take them, and leave channels they no longer allow. */
+  function applyUserRoles (username: string, roles: readonly string[]): void {
+    // Role changes are rare admin actions, so a walk over this instance's sockets is cheap enough.
+    for (const conn of ctx.connections) {
+      if (conn.username !== username) continue
+      const left = applyRoles(conn, roles, policy)
+      if (left.length > 0) fastify.log.info({ user: username, connectionId: conn.connectionId, channelsLeft: left }, 'roles changed: left channels no longer allowed')
+    }
+  }
+
   fastify.broker.subscribe((event) => {
     switch (event.kind) {
       case 'broadcast': stats.sent(hub.deliver(event.channel, event.frame)); break
       case 'revoke-session': hub.closeSession(event.sid, Close.sessionRevoked); break
       case 'revoke-user': hub.closeUser(event.username, Close.sessionRevoked); break
+      case 'user-roles': applyUserRoles(event.username, event.roles); break
     }
   })
 
@@ -108,4 +126,4 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
 
   await fastify.register(realtimeRoutes, { ctx })
   await fastify.register(messagesRoute)
-}, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker', 'wsgate-audit', 'wsgate-redis'] })
+}, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker', 'wsgate-audit', 'wsgate-redis', 'wsgate-channels', 'wsgate-channel-state'] })

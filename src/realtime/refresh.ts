@@ -1,4 +1,5 @@
 import { maskToken } from '../auth/tokens.js'
+import { leaveForbiddenChannels } from './channel-access.js'
 import type { RealtimeContext } from './context.js'
 import type { SocketView } from './handlers.js'
 import type { ClientMessage } from './messages.js'
@@ -7,9 +8,11 @@ import { ErrorCode, ReservedType } from '../protocol/index.js'
 /**
  * `{"type":"refresh","token":…}`: a new access token for the same user moves
  * this socket's expiry without a reconnect. Anything else leaves the old
- * expiry in place and answers with an error frame.
+ * expiry in place and answers with an error frame. The roles read with the
+ * new token apply at once: channels they no longer allow are left (each with
+ * an `unsubscribed` frame, reason `forbidden`) before `refreshed`.
  */
-export function refreshInBand (ctx: Pick<RealtimeContext, 'authenticator' | 'log'>, conn: SocketView, message: ClientMessage): void {
+export function refreshInBand (ctx: Pick<RealtimeContext, 'authenticator' | 'log' | 'channelPolicy'>, conn: SocketView, message: ClientMessage): void {
   const current = conn.principal
   const { token, requestId } = message
   if (current === undefined) return
@@ -31,7 +34,8 @@ export function refreshInBand (ctx: Pick<RealtimeContext, 'authenticator' | 'log
       return
     }
     conn.renew(outcome.principal)
-    ctx.log.info({ ...log, user: current.username }, 'in-band refresh accepted')
+    const left = leaveForbiddenChannels(conn, ctx.channelPolicy)
+    ctx.log.info({ ...log, user: current.username, ...(left.length > 0 ? { channelsLeft: left } : {}) }, 'in-band refresh accepted')
     conn.send({ type: ReservedType.refreshed, expiresAt: outcome.principal.exp, ...(typeof requestId === 'string' ? { requestId } : {}) })
   }, (err: unknown) => {
     ctx.log.error({ err }, 'in-band refresh crashed')

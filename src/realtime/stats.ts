@@ -17,9 +17,13 @@ export interface StatsSnapshot {
   memory: { rss: number, heapUsed: number }
   eventLoopDelayMs: { p50: number, p99: number, max: number }
   uptimeSeconds: number
+  /** The busiest channels of this instance and their subscribers here, at most CHANNELS_IN_STATS. */
+  channels: Array<{ readonly channel: string, readonly subscribers: number }>
 }
 
 const WINDOW_SECONDS = 60
+/** Channels listed per snapshot: enough for a dashboard, bounded for a deployment with thousands. */
+export const CHANNELS_IN_STATS = 100
 
 /** Per-second buckets over the last minute: O(1) to record, O(60) to read. */
 class MinuteCounter {
@@ -99,7 +103,8 @@ export class RealtimeStats {
         p99: round(this.loopDelay.percentile(99) / 1e6),
         max: round(this.loopDelay.max / 1e6)
       },
-      uptimeSeconds: Math.round(process.uptime())
+      uptimeSeconds: Math.round(process.uptime()),
+      channels: this.hub.channelSizes(CHANNELS_IN_STATS)
     }
     // Rates are per interval between snapshots, so each admin sees recent activity.
     if (elapsed >= 1) {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import { closeSync, openSync, writeSync } from 'node:fs'
 import t from 'tap'
 import { parseArgs, UsageError } from '../../scripts/bench/lib/args.js'
 import { startFailureReason } from '../../scripts/bench/lib/cluster.js'
-import { clockTicksPerSecond, cpuSeconds, parseProcStat, parseProcStatus, rssKb, ticksToSeconds } from '../../scripts/bench/lib/proc.js'
+import { clockTicksPerSecond, cpuSeconds, parseProcIo, parseProcStat, parseProcStatus, rssKb, ticksToSeconds, writeSyscalls } from '../../scripts/bench/lib/proc.js'
 import { infoCpuSeconds, parseInfo } from '../../scripts/bench/lib/redis-cpu.js'
 import { Results, formatSummary, targetRows } from '../../scripts/bench/lib/report.js'
 import { envExampleKeys, generousLimits, rangeProblems } from '../../scripts/bench/lib/servers.js'
@@ -237,6 +238,17 @@ t.test('parseProcStat reads utime, stime, cutime, cstime after the command name'
   t.same(parseProcStat(line), { utime: 150, stime: 30, cutime: 7, cstime: 3 })
   t.equal(ticksToSeconds(parseProcStat(line), 100), 1.9)
   t.throws(() => parseProcStat('garbage'))
+})
+
+t.test('parseProcIo reads syscw, and writeSyscalls counts this process\'s writes', async (t) => {
+  t.equal(parseProcIo('rchar: 10\nwchar: 20\nsyscr: 3\nsyscw: 4242\nread_bytes: 0\n'), 4242)
+  t.throws(() => parseProcIo('rchar: 10\n'))
+  const devNull = openSync('/dev/null', 'w')
+  t.teardown(() => { closeSync(devNull) })
+  const before = writeSyscalls(process.pid)
+  writeSync(devNull, 'x')
+  t.ok(writeSyscalls(process.pid) > before, 'one write syscall more')
+  t.ok(Number.isNaN(writeSyscalls(-1)), 'no such process: NaN, not a throw')
 })
 
 t.test('parseProcStatus reads VmRSS, VmHWM and Threads', async (t) => {

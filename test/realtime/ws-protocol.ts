@@ -108,7 +108,7 @@ export async function protocolSuite (t: Test): Promise<void> {
     const inRoom = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
     const outside = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
     inRoom.send({ type: 'subscribe', channel: 'room-1' })
-    t.same(await inRoom.next(), { type: 'subscribed', channel: 'room-1' })
+    t.match(await inRoom.next(), { type: 'subscribed', channel: 'room-1', offset: Number, epoch: String })
     inRoom.send({ type: 'chat', channel: 'room-1', text: 'hi' })
     t.match(await inRoom.next(), { type: 'chat', channel: 'room-1', user: 'user' })
     outside.send({ type: 'chat', channel: 'room-1' })

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import type { Options } from './args.js'
+import { writeSyscalls } from './proc.js'
 import type { ConnectResult, PublishArgs } from './protocol.js'
 import type { RunningServer } from './servers.js'
 import { BENCH_PASSWORD, BENCH_USER } from './servers.js'
@@ -348,7 +349,9 @@ export async function fanoutCase (ctx: CaseContext, server: RunningServer): Prom
   const durationMs = seconds * 1000
   await runPhase(ctx, server, { mode: 'window', rate, window, durationMs: warmupMs(ctx.opts), size })
   const steady = await runPhase(ctx, server, { mode: 'rate', rate, window, durationMs, size })
+  const writes0 = writeSyscalls(server.pid)
   const saturated = await runPhase(ctx, server, { mode: 'window', rate, window, durationMs, size })
+  const writes = writeSyscalls(server.pid) - writes0
   await ctx.pool.closeAll()
   phaseWarnings(warnings, `fan-out at ${rate}/s`, steady)
   phaseWarnings(warnings, 'fan-out at saturation', saturated)
@@ -358,6 +361,7 @@ export async function fanoutCase (ctx: CaseContext, server: RunningServer): Prom
       metric('fanout.sat.rate', `fan-out: delivered msg/s at saturation (${window} in flight)`, 'msg/s', 'higher', 0, saturated.deliveries / saturated.seconds),
       metric('fanout.sat.cpuUs', 'fan-out: server CPU per delivery, saturated', 'µs', 'lower', 2, (saturated.cpuSeconds * 1e6) / saturated.deliveries),
       metric('fanout.rate.cpuUs', `fan-out: server CPU per delivery at ${rate} msg/s`, 'µs', 'lower', 2, (steady.cpuSeconds * 1e6) / steady.deliveries),
+      metric('fanout.sat.perWrite', 'fan-out: deliveries per write syscall, saturated', 'count', 'higher', 2, saturated.deliveries / writes),
       metric('fanout.rate.p50Ms', `fan-out: p50 latency at ${rate} msg/s`, 'ms', 'lower', 2, ms(steady.latencyUs, 0.5)),
       metric('fanout.rate.p99Ms', `fan-out: p99 latency at ${rate} msg/s`, 'ms', 'lower', 2, ms(steady.latencyUs, 0.99)),
       metric('fanout.sat.p99Ms', 'fan-out: p99 latency, saturated', 'ms', 'lower', 1, ms(saturated.latencyUs, 0.99)),

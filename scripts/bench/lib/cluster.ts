@@ -5,6 +5,7 @@ import {
   check, connectPublisher, connectSpread, measurePhase, metric, phaseDetails, phaseWarnings, settle, warmUp, warmupMs,
   type CaseContext, type CaseOutcome, type CpuReader, type MetricValue
 } from './cases.js'
+import { writeSyscalls } from './proc.js'
 import { RedisMeter } from './redis-cpu.js'
 import { startServer, type RunningServer, type ServerSetup } from './servers.js'
 import { sleep } from './spawn.js'
@@ -84,8 +85,11 @@ export async function startPair (setup: ServerSetup, redisUrl: string): Promise<
 
 /** The one-instance wsgate fan-out of the same round, which the pair is compared with. */
 export interface OneInstance {
+  /** CPU µs per delivery, saturated. */
   readonly cpuUs: number
   readonly rate: number
+  /** CPU µs per delivery at --rate msg/s, where neither side has a burst to coalesce. */
+  readonly rateCpuUs?: number
 }
 
 /** Redis's CPU, in cores, over a quiet second: other clients of a shared Redis, charged to every delivery below. */
@@ -117,13 +121,19 @@ export async function fanout2Case (ctx: CaseContext, pair: Pair, one: OneInstanc
   const durationMs = seconds * 1000
   await measurePhase(ctx, read, { mode: 'window', rate, window, durationMs: warmupMs(ctx.opts), size }, 2)
   const steady = await measurePhase(ctx, read, { mode: 'rate', rate, window, durationMs, size }, 2)
+  // Saturated fan-out CPU follows write syscalls (a corked socket takes one write
+  // per burst): deliveries per write tells lost coalescing from the hop's own cost.
+  const writes = (): number => writeSyscalls(pair.a.pid) + writeSyscalls(pair.b.pid)
+  const writes0 = writes()
   const saturated = await measurePhase(ctx, read, { mode: 'window', rate, window, durationMs, size }, 2)
+  const satWrites = writes() - writes0
   await ctx.pool.closeAll()
   phaseWarnings(warnings, `fan-out, 2 instances, at ${rate}/s`, steady)
   phaseWarnings(warnings, 'fan-out, 2 instances, at saturation', saturated)
   const perDelivery = (cpu: number | undefined): number => ((cpu ?? Number.NaN) * 1e6) / saturated.deliveries
   const [cpuA, cpuB, cpuRedis] = saturated.cpuParts
   const totalUs = perDelivery(saturated.cpuSeconds)
+  const rateUs = (steady.cpuSeconds * 1e6) / steady.deliveries
   const delivered = saturated.deliveries / saturated.seconds
   const ms = (h: Histogram, q: number): number => h.quantile(q) / 1000
   const metrics: MetricValue[] = [
@@ -132,6 +142,8 @@ export async function fanout2Case (ctx: CaseContext, pair: Pair, one: OneInstanc
     metric('fanout2.sat.cpuUsA', 'fan-out, 2 instances: instance A CPU per delivery', 'µs', 'lower', 2, perDelivery(cpuA)),
     metric('fanout2.sat.cpuUsB', 'fan-out, 2 instances: instance B CPU per delivery', 'µs', 'lower', 2, perDelivery(cpuB)),
     metric('fanout2.sat.cpuUsRedis', 'fan-out, 2 instances: Redis CPU per delivery', 'µs', 'lower', 2, perDelivery(cpuRedis)),
+    metric('fanout2.sat.perWrite', 'fan-out, 2 instances: deliveries per write syscall of A and B, saturated', 'count', 'higher', 2, saturated.deliveries / satWrites),
+    metric('fanout2.rate.cpuUs', `fan-out, 2 instances: CPU per delivery at ${rate} msg/s, A + B + Redis`, 'µs', 'lower', 2, rateUs),
     metric('fanout2.rate.p99Ms', `fan-out, 2 instances: p99 latency at ${rate} msg/s`, 'ms', 'lower', 2, ms(steady.latencyUs, 0.99)),
     metric('fanout2.lost', 'fan-out, 2 instances: lost deliveries', 'count', 'lower', 0, steady.lost + saturated.lost)
   ]
@@ -141,6 +153,9 @@ export async function fanout2Case (ctx: CaseContext, pair: Pair, one: OneInstanc
       metric('fanout2.hopUs', 'fan-out, 2 instances: the Redis hop per delivery (2 instances − 1)', 'µs', 'lower', 2, totalUs - one.cpuUs),
       metric('fanout2.rateRatio', 'fan-out, 2 instances: msg/s ÷ 1 instance', '×', 'higher', 2, delivered / one.rate)
     )
+    if (one.rateCpuUs !== undefined) {
+      metrics.push(metric('fanout2.rate.cpuRatio', `fan-out, 2 instances: CPU per delivery at ${rate} msg/s ÷ 1 instance`, '×', 'lower', 2, rateUs / one.rateCpuUs))
+    }
   }
   return {
     metrics,

@@ -73,6 +73,26 @@ export function cpuSeconds (pid: number): number {
   return ticksToSeconds(parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')))
 }
 
+/** `syscw` of /proc/<pid>/io: write-family syscalls (write, writev, …) the process has made. */
+export function parseProcIo (text: string): number {
+  const match = /^syscw:\s*(\d+)$/m.exec(text)
+  if (match?.[1] === undefined) throw new Error('malformed /proc io: no syscw')
+  return Number(match[1])
+}
+
+/**
+ * Write syscalls so far, or NaN when /proc/<pid>/io cannot be read (another
+ * user's process). Fan-out CPU follows the number of writes: a socket corked
+ * over a burst of broadcasts takes one write for all of them.
+ */
+export function writeSyscalls (pid: number): number {
+  try {
+    return parseProcIo(readFileSync(`/proc/${pid}/io`, 'utf8'))
+  } catch {
+    return Number.NaN
+  }
+}
+
 export function memoryStatus (pid: number): MemoryStatus {
   return parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8'))
 }

@@ -1,0 +1,83 @@
+/**
+ * The Lua scripts of the Redis channel log. Every script gets KEYS[1], the
+ * channel's meta hash {epoch, offset, ttl}, and KEYS[2], its stream of kept
+ * messages (entry id `<offset>-0`, fields `frame` and `at`), and ARGV[1], a
+ * fresh epoch, and ARGV[2], the state TTL in ms, used when the meta is
+ * missing. Each runs atomically, so an offset is assigned, kept and
+ * published in one step for the whole cluster.
+ */
+
+// The channel's epoch, starting a new one (offset 0, no history) when the meta is missing:
+// the channel is new, or its keys expired or were evicted.
+const CURRENT_EPOCH_LUA = `
+local function current_epoch ()
+  local epoch = redis.call('HGET', KEYS[1], 'epoch')
+  if epoch then return epoch end
+  -- A stream left from a lost epoch is not part of the new one (and its ids would be ahead).
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'offset', 0, 'ttl', 0)
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  return ARGV[1]
+end
+`
+
+/**
+ * ARGV[3..9]: the frame up to its offset, the envelope before and after the
+ * offset's digits, size, history TTL ms, now (ms, the application's clock),
+ * the events channel. Returns {epoch, offset}. The message is kept when size
+ * and TTL are both positive; the meta lives max(TTL, state TTL) after the
+ * last publish, the stream its TTL plus a second (entries are judged by
+ * their `at`, so Redis's expiry only collects what is already stale).
+ */
+export const PUBLISH_LUA = `${CURRENT_EPOCH_LUA}
+local epoch = current_epoch()
+local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
+local digits = string.format('%d', offset)
+local size = tonumber(ARGV[6])
+local ttl = tonumber(ARGV[7])
+redis.call('HSET', KEYS[1], 'ttl', ttl)
+if size > 0 and ttl > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', size, digits .. '-0', 'frame', ARGV[3] .. digits .. '}', 'at', ARGV[8])
+  redis.call('PEXPIRE', KEYS[2], ttl + 1000)
+else
+  redis.call('DEL', KEYS[2])
+end
+redis.call('PEXPIRE', KEYS[1], math.max(ttl, tonumber(ARGV[2])))
+redis.call('PUBLISH', ARGV[9], ARGV[4] .. digits .. ARGV[5])
+return {epoch, offset}`
+
+/** Returns {epoch, offset}, creating the meta when missing so the epoch stays the same for a later recover. */
+export const POSITION_LUA = `${CURRENT_EPOCH_LUA}
+local epoch = current_epoch()
+return {epoch, tonumber(redis.call('HGET', KEYS[1], 'offset'))}`
+
+/**
+ * ARGV[3..5]: the client's epoch, its offset, now (ms). Returns {epoch,
+ * offset, 1, frames…} when every message after the client's offset is kept
+ * and not older than the history TTL, else {epoch, offset, 0}: never a
+ * partial replay. The kept entries are consecutive up to the current offset
+ * (MAXLEN trims the oldest exactly), so it is enough to check that the one
+ * right after the client's offset is there and fresh.
+ */
+export const RECOVER_LUA = `${CURRENT_EPOCH_LUA}
+local epoch = current_epoch()
+local meta = redis.call('HMGET', KEYS[1], 'offset', 'ttl')
+local offset = tonumber(meta[1])
+local ttl = tonumber(meta[2]) or 0
+local from = tonumber(ARGV[4])
+if epoch ~= ARGV[3] or from > offset then return {epoch, offset, 0} end
+if from == offset then return {epoch, offset, 1} end
+local next_id = string.format('%d-0', from + 1)
+local entries = redis.call('XRANGE', KEYS[2], next_id, '+')
+if #entries ~= offset - from or entries[1][1] ~= next_id then return {epoch, offset, 0} end
+local reply = {epoch, offset, 1}
+for i, entry in ipairs(entries) do
+  local fields = entry[2]
+  local frame, at
+  for j = 1, #fields, 2 do
+    if fields[j] == 'frame' then frame = fields[j + 1] elseif fields[j] == 'at' then at = tonumber(fields[j + 1]) end
+  end
+  if frame == nil or (i == 1 and (at == nil or at + ttl <= tonumber(ARGV[5]))) then return {epoch, offset, 0} end
+  reply[i + 3] = frame
+end
+return reply`
