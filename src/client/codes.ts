@@ -3,26 +3,9 @@
  * table the server uses so the two can never drift (src/protocol imports
  * nothing, so it bundles for browsers), plus what a client should do about each.
  */
-import { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType, type CloseSpec } from '../protocol/index.js'
+import { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType, UnsubscribeReason, type CloseSpec } from '../protocol/index.js'
 
-export { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType, type CloseSpec }
-
-/**
- * The channel frames of the channels contract (presence, join/leave, the
- * reason of a server-side unsubscribe).
- * TODO(lead): take these from src/protocol once ReservedType has `presence`,
- * `join` and `leave`; they are spelled here only until then.
- */
-export const ChannelFrame = {
-  presence: 'presence',
-  join: 'join',
-  leave: 'leave'
-} as const
-
-/** `unsubscribed.reason` when the server removed the socket from a channel. */
-export const UnsubscribeReason = {
-  forbidden: 'forbidden'
-} as const
+export { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType, UnsubscribeReason, type CloseSpec }
 
 /**
  * - `reconnect`: transient; reconnect with backoff and jitter.

@@ -2,7 +2,7 @@
 export { backoffDelay, type BackoffOptions } from './backoff.js'
 export { WsgateClient, type WsgateClientOptions } from './client.js'
 export {
-  BEARER_SUBPROTOCOL, ChannelFrame, Close, closeAction, ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType, UnsubscribeReason,
+  BEARER_SUBPROTOCOL, Close, closeAction, ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType, UnsubscribeReason,
   type CloseAction, type CloseSpec
 } from './codes.js'
 export { fetchTestToken, joinUrl, login, me, refresh, requestJson, revoke, WsgateHttpError, type TokenResponse } from './http.js'

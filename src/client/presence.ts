@@ -1,4 +1,4 @@
-import { ChannelFrame, ReservedType } from './codes.js'
+import { ReservedType } from './codes.js'
 import type { ChannelMember, Scheduler, ServerMessage } from './types.js'
 
 /** A refused or unanswered channel request: `code` is the error frame's (e.g. `forbidden`), `timeout` or `not_connected`. */
@@ -39,7 +39,7 @@ export class PresenceRequests {
   async request (channel: string, timeoutMs: number): Promise<ChannelMember[]> {
     const requestId = `presence-${++this.seq}`
     return await new Promise((resolve, reject) => {
-      if (!this.send({ type: ChannelFrame.presence, channel, requestId })) {
+      if (!this.send({ type: ReservedType.presence, channel, requestId })) {
         reject(new WsgateChannelError('not_connected', 'Not connected', channel))
         return
       }
@@ -52,7 +52,7 @@ export class PresenceRequests {
   }
 
   receive (message: ServerMessage): void {
-    if (message.type === ChannelFrame.presence) {
+    if (message.type === ReservedType.presence) {
       const id = typeof message.requestId === 'string' && this.pending.has(message.requestId)
         ? message.requestId
         : [...this.pending].find(([, p]) => p.channel === message.channel)?.[0]

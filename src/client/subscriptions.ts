@@ -1,4 +1,4 @@
-import { ChannelFrame, ErrorCode, ReservedType } from './codes.js'
+import { ErrorCode, ReservedType } from './codes.js'
 import type { ChannelHandlers, ChannelMember, ChannelState, ChannelSubscription, ServerMessage } from './types.js'
 
 interface Entry {
@@ -97,9 +97,9 @@ export class Subscriptions {
       case ReservedType.subscribed: this.subscribed(entry, message); break
       // Without a reason it answers the app's own unsubscribe, and the entry is already gone or new.
       case ReservedType.unsubscribed: if (typeof message.reason === 'string') this.drop(entry, message.reason, undefined); break
-      case ChannelFrame.join: this.member(entry, message, 'onJoin'); break
-      case ChannelFrame.leave: this.member(entry, message, 'onLeave'); break
-      case ChannelFrame.presence: break
+      case ReservedType.join: this.member(entry, message, 'onJoin'); break
+      case ReservedType.leave: this.member(entry, message, 'onLeave'); break
+      case ReservedType.presence: break
       default:
         if (entry.status === 'subscribing') entry.buffer.push(message)
         else this.deliver(entry, message)
