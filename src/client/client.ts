@@ -1,53 +1,17 @@
-import { backoffDelay, type BackoffOptions } from './backoff.js'
-import { BEARER_SUBPROTOCOL, closeAction, ErrorCode, ReservedType } from './codes.js'
+import { backoffDelay } from './backoff.js'
+import { BEARER_SUBPROTOCOL, closeAction, ErrorCode, isChannelName, ReservedType } from './codes.js'
 import { WsgateHttpError } from './http.js'
+import { defaultScheduler, defaultWebSocket, MAX_TIMER_MS, type WsgateClientOptions } from './options.js'
+import { PresenceRequests } from './presence.js'
+import { Subscriptions } from './subscriptions.js'
 import type {
-  CloseEventLike, CloseInfo, ConnectionStatus, MessageEventLike, ServerMessage, StatusInfo,
-  Scheduler, TokenReason, TokenSource, Transport, WebSocketConstructor, WebSocketLike
+  ChannelHandlers, ChannelMember, ChannelState, ChannelSubscription, CloseEventLike, CloseInfo, ConnectionStatus,
+  MessageEventLike, ServerMessage, StatusInfo, Scheduler, TokenReason, WebSocketConstructor, WebSocketLike
 } from './types.js'
 
-export interface WsgateClientOptions {
-  /** `ws://host/ws` or `ws://host/admin/ws`. */
-  url: string
-  /** A fixed token; without `getToken` the client cannot refresh or recover from `Token expired`. */
-  token?: string
-  /** Preferred: a source that can hand out fresh tokens (TokenSession.getToken). */
-  getToken?: TokenSource
-  /** Default `subprotocol`, which keeps the token out of URLs and server logs. */
-  transport?: Transport
-  onMessage?: (message: ServerMessage) => void
-  onStatus?: (status: ConnectionStatus, info: StatusInfo) => void
-  onClose?: (close: CloseInfo) => void
-  /** Defaults to `globalThis.WebSocket`; pass `ws`'s WebSocket in Node 20. */
-  WebSocket?: WebSocketConstructor
-  /** Send an in-band `refresh` this long before `expiresAt` (default 60 s); false turns it off. */
-  refreshBeforeMs?: number | false
-  backoff?: BackoffOptions
-  /** For tests: the jitter's random source. */
-  random?: () => number
-  /**
-   * For tests: how the client waits for a reconnect or a refresh (setTimeout
-   * by default). Apart from its socket's events, everything the client does
-   * later starts from one of these, so a test can see that a stopped client
-   * has nothing left to do.
-   */
-  schedule?: Scheduler
-}
+export type { WsgateClientOptions } from './options.js'
 
 const OPEN = 1
-/** setTimeout's ceiling; a later refresh is re-armed when the timer fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1
-
-const timeout: Scheduler = (task, delayMs) => {
-  const timer = setTimeout(task, delayMs)
-  return () => { clearTimeout(timer) }
-}
-
-function defaultWebSocket (): WebSocketConstructor {
-  const ctor = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-  if (ctor === undefined) throw new Error('No global WebSocket: pass the `WebSocket` option (e.g. from the ws package)')
-  return ctor
-}
 
 /**
  * A wsgate socket that stays connected: reconnects with backoff and full
@@ -67,19 +31,27 @@ export class WsgateClient {
   private pendingRefresh: string | undefined
   private closeInfo: CloseInfo | undefined
   private expiry: number | null = null
+  private connection: string | undefined
   private readonly ctor: WebSocketConstructor
   private readonly schedule: Scheduler
+  private readonly subscriptions: Subscriptions
+  private readonly presenceRequests: PresenceRequests
 
   constructor (private readonly options: WsgateClientOptions) {
     if (options.token === undefined && options.getToken === undefined) throw new Error('WsgateClient needs `token` or `getToken`')
     this.ctor = options.WebSocket ?? defaultWebSocket()
-    this.schedule = options.schedule ?? timeout
+    this.schedule = options.schedule ?? defaultScheduler
+    const send = (frame: object): boolean => this.send(frame)
+    this.subscriptions = new Subscriptions(send)
+    this.presenceRequests = new PresenceRequests(send, this.schedule)
   }
 
   get status (): ConnectionStatus { return this.state }
   get lastClose (): CloseInfo | undefined { return this.closeInfo }
   /** Unix seconds of the current token's expiry, null when it never expires. */
   get expiresAt (): number | null { return this.expiry }
+  /** The current socket's `connectionId`, as presence lists it; undefined while not connected. */
+  get connectionId (): string | undefined { return this.connection }
 
   connect (): void {
     if (this.state === 'connecting' || this.state === 'open' || this.state === 'reconnecting') return
@@ -93,6 +65,7 @@ export class WsgateClient {
     const socket = this.socket
     this.socket = undefined
     if (socket !== undefined) socket.close(code, reason)
+    this.socketGone()
     this.setStatus('closed', {})
   }
 
@@ -105,8 +78,27 @@ export class WsgateClient {
 
   ping (): boolean { return this.send({ type: ReservedType.ping }) }
   getStatus (): boolean { return this.send({ type: ReservedType.getStatus }) }
-  subscribe (channel: string): boolean { return this.send({ type: ReservedType.subscribe, channel }) }
-  unsubscribe (channel: string): boolean { return this.send({ type: ReservedType.unsubscribe, channel }) }
+
+  /**
+   * Joins `channel` now or as soon as a socket is open, and again after
+   * every reconnect, recovering the messages missed meanwhile; see
+   * ChannelHandlers for what is reported. Several subscriptions to one
+   * channel share its socket membership.
+   */
+  subscribe (channel: string, handlers: ChannelHandlers = {}): ChannelSubscription {
+    if (!isChannelName(channel)) throw new TypeError(`Not a channel name: ${JSON.stringify(channel)} (1 to 128 of A-Z a-z 0-9 _ . : @ -)`)
+    return this.subscriptions.add(channel, handlers)
+  }
+
+  /** Leaves `channel` and drops all its handlers. */
+  unsubscribe (channel: string): void { this.subscriptions.remove(channel) }
+  channel (channel: string): ChannelState | undefined { return this.subscriptions.get(channel) }
+  channels (): ChannelState[] { return this.subscriptions.list() }
+
+  /** Who is in `channel`; rejects with WsgateChannelError (`forbidden`, `timeout`, `not_connected`). */
+  async presence (channel: string, options: { timeoutMs?: number } = {}): Promise<ChannelMember[]> {
+    return await this.presenceRequests.request(channel, options.timeoutMs ?? 10_000)
+  }
 
   private setStatus (status: ConnectionStatus, info: StatusInfo): void {
     this.state = status
@@ -173,8 +165,10 @@ export class WsgateClient {
     if (message.type === ReservedType.connectionEstablished) {
       this.attempt = 0
       this.expiry = typeof message.expiresAt === 'number' ? message.expiresAt : null
+      this.connection = typeof message.connectionId === 'string' ? message.connectionId : undefined
       this.setStatus('open', {})
       this.scheduleRefresh()
+      this.subscriptions.opened()
     } else if (message.type === ReservedType.refreshed) {
       const previous = this.expiry
       this.pendingRefresh = undefined
@@ -186,11 +180,21 @@ export class WsgateClient {
       this.pendingRefresh = undefined
     }
     this.options.onMessage?.(message)
+    this.subscriptions.receive(message)
+    this.presenceRequests.receive(message)
+  }
+
+  /** Channels wait for the next socket; requests on this one can get no reply. */
+  private socketGone (): void {
+    this.connection = undefined
+    this.subscriptions.lost()
+    this.presenceRequests.lost()
   }
 
   private closed (event: CloseEventLike): void {
     this.socket = undefined
     this.clearRefresh()
+    this.socketGone()
     const close: CloseInfo = { code: event.code, reason: event.reason, action: closeAction(event.code, event.reason), at: Date.now() }
     this.closeInfo = close
     this.options.onClose?.(close)

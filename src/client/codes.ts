@@ -3,9 +3,9 @@
  * table the server uses so the two can never drift (src/protocol imports
  * nothing, so it bundles for browsers), plus what a client should do about each.
  */
-import { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, ReservedType, type CloseSpec } from '../protocol/index.js'
+import { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType, UnsubscribeReason, type CloseSpec } from '../protocol/index.js'
 
-export { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, ReservedType, type CloseSpec }
+export { BEARER_SUBPROTOCOL, Close, ErrorCode, GLOBAL_CHANNEL, isChannelName, ReservedType, UnsubscribeReason, type CloseSpec }
 
 /**
  * - `reconnect`: transient; reconnect with backoff and jitter.

@@ -62,3 +62,50 @@ export interface StatusInfo {
   /** Why a token could not be had, when that is what stopped or delayed the client. */
   error?: string
 }
+
+/** Where the app's view of a channel stands (see docs/PROTOCOL.md, Channels). */
+export interface ChannelState {
+  readonly channel: string
+  /** `subscribing` until the server's `subscribed` reply, again after every reconnect. */
+  readonly status: 'subscribing' | 'subscribed'
+  /** The last message's offset, or the reply's position when later; undefined before the first reply or on a server without offsets. */
+  readonly offset: number | undefined
+  readonly epoch: string | undefined
+  /** The last reply's `recovered`: undefined after a fresh subscribe, true or false after a reconnect. */
+  readonly recovered: boolean | undefined
+}
+
+/** A socket in a channel, as presence and join/leave events name it. */
+export interface ChannelMember {
+  readonly user: string
+  readonly connectionId: string
+}
+
+/** Why the client is no longer in a channel it did not leave itself. */
+export interface ChannelRemoval {
+  readonly channel: string
+  /** `forbidden` when the server removed it or refused it; otherwise the error frame's code (e.g. `too_many_subscriptions`). */
+  readonly reason: string
+  /** The error frame's message, when the subscribe was refused. */
+  readonly message?: string
+}
+
+export interface ChannelHandlers {
+  /** Each message of the channel once, in offset order, replayed ones included. */
+  onMessage?: (message: ServerMessage, state: ChannelState) => void
+  /** After every `subscribed` reply: the first, and each one after a reconnect. */
+  onSubscribed?: (state: ChannelState) => void
+  /** A reconnect could not recover the missed messages (history lost or too short): reload the channel's state. */
+  onRecoveryFailed?: (state: ChannelState) => void
+  /** The server refused the subscribe or removed the socket from the channel; the client forgets the channel. */
+  onUnsubscribed?: (removal: ChannelRemoval) => void
+  onJoin?: (member: ChannelMember) => void
+  onLeave?: (member: ChannelMember) => void
+}
+
+export interface ChannelSubscription {
+  readonly channel: string
+  readonly state: ChannelState
+  /** Removes these handlers; the socket leaves the channel when no handlers are left. */
+  unsubscribe (): void
+}

@@ -1,7 +1,8 @@
 import {
-  fetchTestToken, maskToken, TokenSession, WsgateClient,
+  fetchTestToken, isChannelName, maskToken, TokenSession, WsgateClient,
   type ConnectionStatus, type StatusInfo, type Transport
 } from '../client/index.js'
+import { ChannelsPanel } from './channels-panel.js'
 import { byId, clock, duration, errorText, wsOrigin } from './dom.js'
 import { MessageLog } from './log.js'
 
@@ -33,14 +34,17 @@ const ui = {
   message: byId('message', HTMLTextAreaElement),
   ping: byId('ping', HTMLButtonElement),
   getStatus: byId('get-status', HTMLButtonElement),
+  channelForm: byId('channel-form', HTMLFormElement),
   channel: byId('channel', HTMLInputElement),
-  subscribe: byId('subscribe', HTMLButtonElement),
+  channelError: byId('channel-error', HTMLParagraphElement),
+  channelList: byId('channel-list', HTMLUListElement),
   clear: byId('clear', HTMLButtonElement),
   sendError: byId('send-error', HTMLParagraphElement),
   log: byId('log', HTMLOListElement)
 }
 
 const log = new MessageLog(ui.log)
+const channels = new ChannelsPanel(ui.channelList, log)
 let session: TokenSession | undefined
 let client: WsgateClient | undefined
 
@@ -74,6 +78,7 @@ function showStatus (status: ConnectionStatus, info: StatusInfo): void {
   const live = status === 'connecting' || status === 'open' || status === 'reconnecting'
   ui.connect.disabled = live
   ui.disconnect.disabled = !live
+  channels.render()
   if (status === 'reconnecting') {
     const why = info.close !== undefined ? `after ${info.close.code} ${info.close.reason}` : info.error ?? ''
     ui.connInfo.textContent = `Reconnecting in ${((info.delayMs ?? 0) / 1000).toFixed(1)} s (attempt ${info.attempt ?? 1}) ${why}`
@@ -154,6 +159,7 @@ ui.connect.addEventListener('click', () => {
       if (message.type === 'refreshed') renderToken()
     }
   })
+  channels.attach(client)
   client.connect()
 })
 
@@ -187,9 +193,16 @@ ui.sendForm.addEventListener('submit', (event) => {
 
 ui.ping.addEventListener('click', () => { sendNow({ type: 'ping' }) })
 ui.getStatus.addEventListener('click', () => { sendNow({ type: 'get_status' }) })
-ui.subscribe.addEventListener('click', () => {
+ui.channelForm.addEventListener('submit', (event) => {
+  event.preventDefault()
   const channel = ui.channel.value.trim()
-  if (channel !== '') sendNow({ type: 'subscribe', channel })
+  ui.channelError.textContent = ''
+  if (!isChannelName(channel)) {
+    ui.channelError.textContent = 'A channel name is 1 to 128 of A-Z a-z 0-9 _ . : @ -'
+    return
+  }
+  ui.channel.value = ''
+  channels.follow(channel)
 })
 ui.clear.addEventListener('click', () => { log.clear() })
 ui.message.addEventListener('keydown', (event) => {

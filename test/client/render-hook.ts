@@ -1,23 +1,31 @@
 import { createUseWsgate, type ReactHooks, type UseWsgateOptions, type UseWsgateResult } from '../../src/client/react.js'
 
-export interface RenderedHook {
-  result: () => UseWsgateResult
-  rerender: (next: UseWsgateOptions) => void
+export interface Rendered<P, R> {
+  result: () => R
+  rerender: (next: P) => void
   unmount: () => void
+}
+
+export type RenderedHook = Rendered<UseWsgateOptions, UseWsgateResult>
+
+/** useWsgate, rendered with the stand-in React below. */
+export function renderHook (props: UseWsgateOptions): RenderedHook {
+  return renderWith(createUseWsgate, props)
 }
 
 /**
  * Just enough of React to run one hook: state slots by call order, effects
- * re-run when their deps change, cleanups on change and unmount.
+ * re-run when their deps change, cleanups on change and unmount. `create`
+ * is one of the SDK's hook factories; the hook takes one props value.
  */
-export function renderHook (props: UseWsgateOptions): RenderedHook {
+export function renderWith<P, R> (create: (react: ReactHooks) => (props: P) => R, props: P): Rendered<P, R> {
   const slots: unknown[] = []
   const effects: Array<{ deps: readonly unknown[] | undefined, cleanup: (() => void) | undefined }> = []
   let cursor = 0
   let effectCursor = 0
   let queued: Array<() => void> = []
   let current = props
-  let result: UseWsgateResult | undefined
+  let result: R | undefined
   let scheduled = false
   let mounted = true
   const react: ReactHooks = {
@@ -53,11 +61,11 @@ export function renderHook (props: UseWsgateOptions): RenderedHook {
       })
     }
   }
-  const useWsgate = createUseWsgate(react)
+  const hook = create(react)
   function render (): void {
     cursor = 0
     effectCursor = 0
-    result = useWsgate(current)
+    result = hook(current)
     const run = queued
     queued = []
     for (const effect of run) effect()

@@ -169,6 +169,44 @@ if (missing !== undefined) {
     t.same(errors, [])
   })
 
+  t.test('/: subscribe to channels, see their offsets, epochs and presence', async (t) => {
+    const { page, errors, screenshot, waitForText } = await openPage(t, browser)
+    await page.goto(`${built.url}/`)
+    await page.click('#test-token')
+    await waitForText('#token-user', /^user/)
+    await page.click('#connect')
+    await waitForText('#status', 'open')
+    for (const channel of ['e2e-room', 'user:user']) {
+      await page.fill('#channel', channel)
+      await page.click('#subscribe')
+    }
+    const room = `#channel-list li[data-channel="e2e-room"]`
+    await waitForText(`${room} .status`, 'subscribed')
+    t.equal(await waitForText(`${room} .offset`, /^\d+$/), '0', 'a new channel starts at offset 0')
+    const epoch = await waitForText(`${room} .epoch`, /^[^–]+$/)
+
+    const { access_token: token } = await built.login()
+    const publisher = await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`)
+    t.teardown(() => { publisher.close() })
+    publisher.send({ type: 'subscribe', channel: 'e2e-room' })
+    await publisher.nextOfType('subscribed')
+    publisher.send({ type: 'chat', channel: 'e2e-room', text: 'hello room' })
+    await waitForText(`${room} .offset`, '1')
+    t.equal(await page.textContent(`${room} .epoch`), epoch, 'same epoch')
+
+    // A user's own channel has presence: the page's socket is in the list.
+    const own = `#channel-list li[data-channel="user:user"]`
+    await waitForText(`${own} .status`, 'subscribed')
+    await page.click(`${own} button.presence`)
+    await waitForText(`${own} .members li`, /^user .+ \(you\)$/)
+    // The bare namespace has presence off: the refusal is shown, not thrown.
+    await page.click(`${room} button.presence`)
+    await waitForText(`${room} .error`, /^Presence: /)
+
+    await screenshot('test-page-channels.png')
+    t.same(errors, [], 'no script errors or CSP violations')
+  })
+
   t.test('/admin/: live stats, auth failures, and a kick that closes the user\'s socket', async (t) => {
     const admin = await build(t, { STATS_INTERVAL_MS: '200' })
     await admin.app.users.create({ username: 'root', passwordHash: await admin.app.passwords.hash('root-password'), roles: ['admin'] })
@@ -190,6 +228,8 @@ if (missing !== undefined) {
     const other = await TestSocket.connect(`${admin.wsUrl}/ws?token=${token}`)
     await waitForText('#stat-connections', '2')
     await waitForText('#stat-users', '2')
+    other.send({ type: 'subscribe', channel: 'e2e-lobby' })
+    await waitForText('#channels-table tr[data-channel="e2e-lobby"] td:nth-child(2)', '1')
 
     const kick = page.locator('#users-table tr[data-user="user"] button.kick')
     await kick.click()

@@ -1,7 +1,7 @@
 import { TokenSession, WsgateClient, WsgateHttpError, type ConnectionStatus, type ServerMessage, type StatusInfo } from '../../client/index.js'
 import { byId, errorText, notice, wsOrigin } from '../dom.js'
 import { drawChart } from './chart.js'
-import { renderFailures, renderInstances, renderStats, renderUsers, type Account, type AuditItem, type Stats } from './panels.js'
+import { renderChannels, renderFailures, renderInstances, renderStats, renderUsers, type Account, type AuditItem, type Stats } from './panels.js'
 
 /*
  * The admin dashboard: live stats over /admin/ws, users with a kick button,
@@ -22,6 +22,7 @@ const ui = {
   users: byId('users-table', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
   failures: byId('failures-table', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
   instances: document.querySelector<HTMLTableElement>('#instances-table')?.tBodies[0] ?? null,
+  channels: byId('channels-table', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
   reloadUsers: byId('reload-users', HTMLButtonElement),
   reloadFailures: byId('reload-failures', HTMLButtonElement),
   broadcastForm: byId('broadcast-form', HTMLFormElement),
@@ -92,6 +93,7 @@ function kick (username: string): void {
 function onStats (stats: Stats): void {
   renderStats(stats)
   if (ui.instances !== null) renderInstances(ui.instances, stats)
+  renderChannels(ui.channels, stats)
   const sums = stats.total ?? stats
   samples = [...samples, {
     at: Date.now(),

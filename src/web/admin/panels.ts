@@ -25,6 +25,13 @@ export interface Stats extends InstanceRow {
   instances?: InstanceRow[]
   /** The sum over `instances`: what the cards show when present. */
   total?: Totals
+  /** The deployment's subscribers per channel, the top 100; absent on a server without channel stats. */
+  channels?: ChannelRow[]
+}
+
+export interface ChannelRow {
+  channel: string
+  subscribers: number
 }
 
 export interface Account {
@@ -82,6 +89,22 @@ export function renderInstances (tbody: HTMLTableSectionElement, stats: Stats): 
       h('td', {}, row.uptimeSeconds === undefined ? '–' : duration(row.uptimeSeconds)))),
     h('tr', { class: 'total' }, h('td', {}, h('b', {}, `Total · ${rows.length}`)), ...cells(stats.total ?? {}), h('td', {}, ''))
   )
+}
+
+/** The busiest channels, as the server ranks them; a server that predates channel stats says so. */
+export function renderChannels (tbody: HTMLTableSectionElement, stats: Stats): void {
+  const rows = stats.channels
+  if (rows === undefined) {
+    tbody.replaceChildren(emptyRow(2, 'This server reports no channel stats'))
+    return
+  }
+  if (rows.length === 0) {
+    tbody.replaceChildren(emptyRow(2, 'No channel has subscribers'))
+    return
+  }
+  tbody.replaceChildren(...rows.map((row) => h('tr', { 'data-channel': row.channel },
+    h('td', { class: 'mono' }, row.channel),
+    h('td', {}, num(row.subscribers)))))
 }
 
 function emptyRow (columns: number, text: string): HTMLTableRowElement {
