@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { redactUrl } from '../../src/config.js'
 import { parseArgs, UsageError, USAGE, type CaseName, type Options, type ServerName } from './lib/args.js'
 import { connectionsCase, fanoutCase, stormCase, tokenCase, type CaseContext, type CaseOutcome } from './lib/cases.js'
+import { channelsCase, perSocket } from './lib/channels.js'
 import { fanout2Case, PairStartError, startPair, type Pair } from './lib/cluster.js'
 import { compileChildren } from './lib/compile.js'
 import { cpuModel, loadAverage } from './lib/proc.js'
@@ -83,7 +84,7 @@ function gitDescribe (): string {
 
 function oneLine (outcome: CaseOutcome): string {
   return outcome.metrics
-    .filter((m) => !m.key.startsWith('memory.idle') && !m.key.startsWith('memory.kbFound') && m.key !== 'fanout.lost' && m.key !== 'fanout2.lost' && m.key !== 'token.limit' && m.key !== 'token.bcryptMs')
+    .filter((m) => !m.key.startsWith('memory.idle') && !m.key.startsWith('memory.kbFound') && m.key !== 'fanout.lost' && m.key !== 'fanout2.lost' && !m.key.startsWith('channels.off.global') && m.key !== 'token.limit' && m.key !== 'token.bcryptMs')
     .map((m) => `${m.key.split('.').slice(1).join('.')} ${formatNumber(m.value, m.digits)}`)
     .join('  ')
 }
@@ -93,6 +94,10 @@ function settingsText (opts: Options, cases: readonly CaseName[]): string {
   if (cases.includes('handshake')) parts.push(`handshakes: ${opts.handshakes.toLocaleString('en-US')} connections, ${opts.concurrency} in flight`)
   if (cases.includes('fanout')) parts.push(`fan-out: 1 publisher → ${opts.subscribers.toLocaleString('en-US')} subscribers (+ the publisher's own copy), ${opts.size}-byte messages, latency at ${opts.rate} msg/s, saturation with ${opts.window} messages in flight behind the slowest socket, ${opts.seconds} s per phase`)
   if (cases.includes('fanout2')) parts.push(`two-instance fan-out: the same, subscribers split over two wsgate processes on one Redis (${redactUrl(opts.redis)}, a key prefix per round) and one SQLite file, a publisher socket on each, messages alternating between them`)
+  if (cases.includes('channels')) {
+    parts.push(`channels: the fan-out's subscribers each in channel bench-0 and ${perSocket(opts.channels, opts.subscribers)} more of ${opts.channels.toLocaleString('en-US')} bare-name channels, saturated fan-out to global and then to bench-0 with the same sockets, in two wsgate processes per round (CHANNELS_FILE default history 100 messages, and 0); ` +
+      `recovery: ${opts.recoverClients.toLocaleString('en-US')} clients reconnect and subscribe with recover, ${opts.recoverMessages} messages behind, all at once`)
+  }
   if (cases.includes('memory')) parts.push(`memory: ${opts.memory.map((n) => n.toLocaleString('en-US')).join(' and ')} idle sockets`)
   if (cases.includes('storm')) parts.push(`login storm: ${opts.stormSockets} sockets at ${opts.stormRate} msg/s, ${opts.stormConcurrency} wrong-password requests in flight`)
   if (cases.includes('token')) parts.push(`/token: ${opts.tokenConcurrency} logins in flight, bcrypt cost ${opts.bcryptCost}`)
@@ -134,6 +139,8 @@ function chartPanels (results: Results, servers: readonly ServerName[], memoryKe
     pair([['fanout.sat.cpuUs', '1 instance'], ['fanout2.sat.cpuUs', '2 + Redis']], 'wsgate: CPU per delivery, 1 instance vs 2 on Redis', 'µs, lower is better',
       oneCpu === undefined ? undefined : { value: oneCpu.median * 1.5, label: 'target 1.5× 1 instance' }),
     pair([['fanout.sat.rate', '1 instance'], ['fanout2.sat.rate', '2 + Redis']], 'wsgate: delivered msg/s, 1 instance vs 2 on Redis', 'msg/s, higher is better'),
+    pair([['fanout.sat.cpuUs', 'global'], ['channels.on.cpuUs', '1 of many'], ['channels.off.cpuUs', '1 of many, no history']], 'wsgate: CPU per delivery, global vs one channel of many', 'µs, lower is better',
+      oneCpu === undefined ? undefined : { value: oneCpu.median * 1.1, label: 'target 1.1× global' }),
     pair([['token.rate', 'logins/s'], ['token.limit', 'bcrypt limit']], 'wsgate: /token logins per second', 'login/s, higher is better')
   ].filter((p): p is Panel => p !== undefined)
 }
@@ -249,6 +256,26 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
   }
   const withPair = opts.cases.includes('fanout2') && opts.servers.includes('wsgate')
 
+  /** The channels case: two wsgate starts of its own (history on and off), after the round's fanout case. */
+  const runChannels = async (round: number): Promise<void> => {
+    const caseStart = Date.now()
+    try {
+      const globalCpuUs = results.value('fanout.sat.cpuUs', 'wsgate', round)
+      const outcome = await channelsCase(ctx, setup, round, globalCpuUs)
+      for (const m of outcome.metrics) results.add('wsgate', round, m)
+      details.push({ round: round + 1, server: 'wsgate', case: 'channels', details: outcome.details, warnings: outcome.warnings })
+      for (const w of outcome.warnings) warnings.push(`round ${round + 1}, wsgate channels: ${w}`)
+      const took = `${((Date.now() - caseStart) / 1000).toFixed(1)} s`.padStart(6)
+      log(`  ${'channels'.padEnd(16)} ${'wsgate'.padEnd(9)} ${took}  ${oneLine(outcome)}${outcome.warnings.length > 0 ? `  [${outcome.warnings.length} warning(s)]` : ''}`)
+    } catch (err) {
+      const message = `round ${round + 1}, wsgate, channels failed: ${(err as Error).message.split('\n')[0] ?? ''}`
+      warnings.push(message)
+      log(`  ${message}`)
+      await ctx.pool.closeAll().catch(() => {})
+    }
+  }
+  const withChannels = opts.cases.includes('channels') && opts.servers.includes('wsgate')
+
   // One process per server per round; wsgate's login cases run last in its
   // process, after the shared cases (memory first, on the fresh process).
   // The pair runs after the one-instance wsgate, which it is compared with.
@@ -259,19 +286,20 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
       if (units.length > 0) await runCases(server, round, units)
     }
     if (withPair && pairSkipped === undefined) await runPair(round)
+    if (withChannels) await runChannels(round)
   }
 
   const seconds = (Date.now() - started) / 1000
   const fullMeta: RunMeta = { ...meta, loadEnd: loadAverage(), seconds }
   const memoryKey = `memory.kb@${opts.memory[opts.memory.length - 1] ?? 0}`
   const targets = targetRows(results, memoryKey)
-  const settings = settingsText(opts, opts.cases.filter((c) => opts.servers.includes('wsgate') || !['storm', 'token'].includes(c)))
+  const settings = settingsText(opts, opts.cases.filter((c) => opts.servers.includes('wsgate') || !['fanout2', 'channels', 'storm', 'token'].includes(c)))
 
   log('')
   log(textTable(results, opts.servers))
   if (opts.servers.includes('wsgate')) {
     log('')
-    log('Targets (issue 5 and scale-out), wsgate:')
+    log('Targets (issue 5, scale-out and channels), wsgate:')
     log(targetsText(targets))
   }
   if (warnings.length > 0) {

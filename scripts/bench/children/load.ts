@@ -10,6 +10,7 @@ import type {
   CloseArgs, CloseResult, CollectArgs, CollectResult, ConnectArgs, ConnectResult, HttpArgs, HttpResult,
   PublishArgs, PublishResult, RequestMessage, RunnerToWorker, Target, TrackArgs, TrackResult, WorkerToRunner
 } from '../lib/protocol.js'
+import { recoverAll, subscribeAll, type ChannelSocket } from './channel-ops.js'
 import { Histogram } from '../lib/stats.js'
 import {
   benchMessage, nowUs, parseSioPacket, readBenchFields, sioConnectPacket, sioEventPacket, SIO_EVENT, stampProblem
@@ -26,7 +27,7 @@ function toBuffer (data: RawData): Buffer {
   return Buffer.from(data)
 }
 
-class BenchSocket {
+class BenchSocket implements ChannelSocket {
   ready = false
   closed = false
   closeReason = ''
@@ -36,6 +37,8 @@ class BenchSocket {
   lastSeq: number[] = [0]
   duplicates = 0
   checked = false
+  readonly channels = new Set<string>()
+  listener: ((buf: Buffer) => boolean) | undefined
 
   constructor (readonly ws: WebSocket, readonly target: Target, readonly group: string) {}
 
@@ -52,6 +55,7 @@ const sockets = new Set<BenchSocket>()
 let phase = -1
 let phaseSize = 0
 let phaseLanes = 1
+let phaseChannel: string | undefined
 let trackedCount = 0
 let latency = new Histogram()
 let invalid = 0
@@ -133,13 +137,14 @@ function checkStamp (sock: BenchSocket, buf: Buffer): string | undefined {
   } catch {
     return 'frame is not JSON'
   }
-  return stampProblem(message, sock.target.user, phaseSize)
+  return stampProblem(message, sock.target.user, phaseSize, phaseChannel)
 }
 
-function track ({ phase: next, size, lanes = 1 }: TrackArgs): TrackResult {
+function track ({ phase: next, size, lanes = 1, channel }: TrackArgs): TrackResult {
   phase = next
   phaseSize = size
   phaseLanes = lanes
+  phaseChannel = channel
   latency = new Histogram()
   invalid = 0
   firstProblem = undefined
@@ -151,7 +156,7 @@ function track ({ phase: next, size, lanes = 1 }: TrackArgs): TrackResult {
   reportedWatermark = 0
   trackedCount = 0
   for (const sock of sockets) {
-    sock.tracked = sock.ready && !sock.closed
+    sock.tracked = sock.ready && !sock.closed && (channel === undefined || sock.channels.has(channel))
     sock.count = 0
     sock.lastSeq = new Array<number>(lanes).fill(0)
     sock.duplicates = 0
@@ -208,6 +213,7 @@ function openOne (target: Target, group: string, timeoutMs: number): Promise<Ope
       const buf = toBuffer(data)
       if (target.kind === 'ws') {
         if (sock.ready) {
+          if (sock.listener?.(buf) === true) return
           onBenchFrame(sock, buf)
           return
         }
@@ -309,17 +315,21 @@ async function publish (args: PublishArgs): Promise<PublishResult> {
   let sent = 0
   let ended = false
   const startUs = nowUs()
-  const sendOne = (): void => {
-    sent++
-    lanes[sent % lanes.length]?.sendJson(benchMessage(args.phase, sent, nowUs(), args.size))
-  }
+  const limit = args.count ?? Number.POSITIVE_INFINITY
   await new Promise<void>((resolve) => {
-    const stop = setTimeout(() => {
+    const end = (): void => {
+      clearTimeout(stop)
       ended = true
       pump = undefined
       resolve()
-    }, args.durationMs)
+    }
+    const stop = setTimeout(end, args.durationMs)
     stop.unref()
+    const sendOne = (): void => {
+      sent++
+      lanes[sent % lanes.length]?.sendJson(benchMessage(args.phase, sent, nowUs(), args.size, args.channel))
+      if (sent >= limit) end()
+    }
     if (args.mode === 'window') {
       pump = () => {
         while (!ended && sent - globalWatermark < args.window && !anyClosed()) sendOne()
@@ -331,7 +341,7 @@ async function publish (args: PublishArgs): Promise<PublishResult> {
     const tick = (): void => {
       if (ended || anyClosed()) return
       const due = Math.floor((nowUs() - startUs) / intervalUs) + 1
-      while (sent < due) sendOne()
+      while (!ended && sent < due) sendOne()
       const nextUs = startUs + sent * intervalUs
       setTimeout(tick, Math.max(0, (nextUs - nowUs()) / 1000))
     }
@@ -391,6 +401,8 @@ async function handle (message: RequestMessage): Promise<unknown> {
     case 'collect': return collect(message.args)
     case 'publish': return await publish(message.args)
     case 'http': return await hammer(message.args)
+    case 'subscribe': return await subscribeAll(sockets, message.args)
+    case 'recover': return await recoverAll(sockets, message.args)
   }
 }
 

@@ -5,7 +5,7 @@ import { redactUrl } from '../../../src/config.js'
  * `--quick` default; an explicit flag wins over both.
  */
 
-export const CASES = ['handshake', 'fanout', 'fanout2', 'memory', 'storm', 'token'] as const
+export const CASES = ['handshake', 'fanout', 'fanout2', 'channels', 'memory', 'storm', 'token'] as const
 export type CaseName = (typeof CASES)[number]
 
 export const SERVERS = ['raw', 'sio', 'wsgate'] as const
@@ -38,6 +38,11 @@ export interface Options {
   /** /token case. */
   readonly tokenConcurrency: number
   readonly bcryptCost: number
+  /** Channels case: channels the subscribers are spread over (one of them is published to). */
+  readonly channels: number
+  /** Channels case: reconnecting clients that recover, and the messages each missed (at most 100, the history kept). */
+  readonly recoverClients: number
+  readonly recoverMessages: number
   /** The Redis fanout2's two wsgate instances share. */
   readonly redis: string
   /** Load-generator processes holding sockets. */
@@ -69,11 +74,12 @@ separate load-generator processes over 127.0.0.1. Rounds are interleaved
   --quick                 small sizes and 2 rounds: about a minute
   --smoke                 checks that the whole pipeline runs, in a second or two:
                           1 round, tiny sizes, 0.2 s phases, no settling pauses;
-                          its figures mean nothing
-  --case LIST             handshake,fanout,fanout2,memory,storm,token (default: all;
-                          fanout2 brings fanout along: it is compared with it)
-  --servers LIST          raw,sio,wsgate (default: all; fanout2, storm and token are
-                          wsgate only)
+                          its figures mean nothing (channels only when --case names it)
+  --case LIST             handshake,fanout,fanout2,channels,memory,storm,token (default:
+                          all; fanout2 and channels bring fanout along: they are compared
+                          with it)
+  --servers LIST          raw,sio,wsgate (default: all; fanout2, channels, storm and
+                          token are wsgate only)
   --rounds N              rounds per case (default 5, quick 2)
   --seconds S             length of each measured phase (default 4, quick 1; at least 1
                           except with --smoke)
@@ -83,6 +89,9 @@ separate load-generator processes over 127.0.0.1. Rounds are interleaved
   --size BYTES            published message size (default 256)
   --rate N                fan-out latency phase: messages/s (default 20)
   --window N              fan-out saturation phase: messages in flight (default 8)
+  --channels N            channels case: channels the subscribers spread over (default 1000)
+  --recover-clients N     channels case: reconnecting clients that recover (default 1000)
+  --recover-messages N    channels case: messages each of them missed (default 100, at most 100)
   --memory LIST           idle socket counts for the memory case (default 5000,10000; quick 2000)
   --storm-sockets N       login storm subscribers (default 200)
   --storm-rate N          login storm messages/s (default 50)
@@ -135,7 +144,7 @@ function listOf<T extends string> (flag: string, value: string, allowed: readonl
 /** Flags that take a value; the rest are booleans. */
 const VALUE_FLAGS = new Set([
   'case', 'cases', 'servers', 'server', 'rounds', 'seconds', 'handshakes', 'concurrency', 'subscribers', 'size', 'rate', 'window',
-  'memory', 'redis', 'storm-sockets', 'storm-rate', 'storm-concurrency', 'token-concurrency', 'bcrypt-cost', 'clients', 'env', 'out',
+  'memory', 'redis', 'channels', 'recover-clients', 'recover-messages', 'storm-sockets', 'storm-rate', 'storm-concurrency', 'token-concurrency', 'bcrypt-cost', 'clients', 'env', 'out',
   'minutes', 'sockets', 'trickle', 'sample-seconds'
 ])
 const BOOLEAN_FLAGS = new Set(['quick', 'smoke', 'no-build', 'profile', 'help', 'h'])
@@ -192,10 +201,16 @@ export function parseArgs (argv: readonly string[]): Options {
   const serverValue = given.get('servers') ?? given.get('server')
   const cases = caseValue === undefined ? [...CASES] : listOf('--case', caseValue, CASES)
   // fanout2's figures are ratios to the one-instance fan-out of the same round.
-  if (cases.includes('fanout2') && !cases.includes('fanout')) cases.splice(cases.indexOf('fanout2'), 0, 'fanout')
+  // Two wsgate starts of its own: a --smoke run takes it only when named.
+  if (smoke && caseValue === undefined) cases.splice(cases.indexOf('channels'), 1)
+  for (const compared of ['fanout2', 'channels'] as const) {
+    if (cases.includes(compared) && !cases.includes('fanout')) cases.splice(cases.indexOf(compared), 0, 'fanout')
+  }
   const redis = given.get('redis') ?? 'redis://127.0.0.1:6379'
   if (!/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis needs a redis:// or rediss:// URL (got "${redactUrl(redis)}")`)
   const memory = pick('memory', (flag, value) => value.split(',').map((v) => positiveInt(flag, v.trim())).sort((a, b) => a - b), [5000, 10000], [2000], [50])
+  const recoverMessages = pick('recover-messages', int(), 100, 100, 5)
+  if (recoverMessages > 100) throw new UsageError('--recover-messages must be at most 100: the channels case keeps 100 messages of history')
   const seconds = pick('seconds', positiveNumber, 4, 1, 0.2)
   if (seconds < 1 && !smoke) throw new UsageError('--seconds must be at least 1: CPU is read over windows of a second or more')
 
@@ -219,6 +234,9 @@ export function parseArgs (argv: readonly string[]): Options {
     stormConcurrency: pick('storm-concurrency', int(), 16, 16),
     tokenConcurrency: pick('token-concurrency', int(), 8, 8, 2),
     bcryptCost: pick('bcrypt-cost', int(4), 10, 10),
+    channels: pick('channels', int(2), 1000, 1000, 20),
+    recoverClients: pick('recover-clients', int(), 1000, 1000, 10),
+    recoverMessages,
     redis,
     clients: pick('clients', int(), 2, 2, 1),
     out: given.get('out') ?? 'bench/results',

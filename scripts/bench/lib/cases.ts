@@ -137,7 +137,7 @@ export async function runPhase (ctx: CaseContext, server: RunningServer, args: O
 export async function measurePhase (ctx: CaseContext, readCpu: CpuReader, args: Omit<PublishArgs, 'phase' | 'group'>, lanes = 1): Promise<PhaseOutcome> {
   const phase = ++phaseCounter
   const workers = ctx.pool.all
-  const tracked = await Promise.all(workers.map(async (w) => await w.request('track', { phase, size: args.size, lanes })))
+  const tracked = await Promise.all(workers.map(async (w) => await w.request('track', { phase, size: args.size, lanes, ...(args.channel === undefined ? {} : { channel: args.channel }) })))
   const participants = workers.filter((_, i) => (tracked[i]?.tracked ?? 0) > 0)
   const marks = new Map(participants.map((w) => [w, 0]))
   let global = 0

@@ -57,6 +57,8 @@ export interface TrackArgs {
    * two servers may deliver each other's messages a little late.
    */
   readonly lanes?: number
+  /** Only sockets subscribed to this channel take part (all open sockets when absent). */
+  readonly channel?: string
 }
 
 export interface TrackResult {
@@ -92,12 +94,68 @@ export interface PublishArgs {
   readonly window: number
   readonly durationMs: number
   readonly size: number
+  /** The channel each message names (none: wsgate's `global`). */
+  readonly channel?: string
+  /** Stop after this many messages, even before durationMs. */
+  readonly count?: number
 }
 
 export interface PublishResult {
   readonly sent: number
   /** Sockets the messages went out on. */
   readonly lanes: number
+  readonly startUs: number
+  readonly endUs: number
+}
+
+export interface SubscribeArgs {
+  readonly group: string
+  /** Channels every socket of the group joins. */
+  readonly every: readonly string[]
+  /**
+   * And `perSocket` channels of `spread` each: this worker's socket j takes
+   * the ones from index `start + j·perSocket` on, wrapping round, so that the
+   * runner can spread every worker's sockets evenly over the list.
+   */
+  readonly spread: readonly string[]
+  readonly perSocket: number
+  readonly start: number
+  readonly timeoutMs: number
+}
+
+export interface ChannelPositionJson {
+  readonly offset: number
+  readonly epoch: string
+}
+
+export interface SubscribeResult {
+  readonly sockets: number
+  /** `subscribed` replies received. */
+  readonly subscribed: number
+  /** Why subscribes failed (an error frame's code, a timeout), with counts. */
+  readonly failures: Readonly<Record<string, number>>
+  /** The position of each channel, from the last `subscribed` reply seen for it. */
+  readonly positions: Readonly<Record<string, ChannelPositionJson>>
+}
+
+export interface RecoverArgs {
+  readonly group: string
+  readonly channel: string
+  /** Where every socket of the group left off. */
+  readonly from: ChannelPositionJson
+  /** Messages each socket should get back: offsets from.offset + 1 … from.offset + expect. */
+  readonly expect: number
+  readonly timeoutMs: number
+}
+
+export interface RecoverResult {
+  readonly sockets: number
+  /** Sockets whose reply said `recovered: true` after exactly the expected messages, in order. */
+  readonly recovered: number
+  readonly frames: number
+  /** What went wrong with the others, with counts. */
+  readonly failures: Readonly<Record<string, number>>
+  /** The first subscribe sent and the last reply received. */
   readonly startUs: number
   readonly endUs: number
 }
@@ -125,6 +183,8 @@ export interface Requests {
   collect: { args: CollectArgs, result: CollectResult }
   publish: { args: PublishArgs, result: PublishResult }
   http: { args: HttpArgs, result: HttpResult }
+  subscribe: { args: SubscribeArgs, result: SubscribeResult }
+  recover: { args: RecoverArgs, result: RecoverResult }
 }
 
 export type Op = keyof Requests

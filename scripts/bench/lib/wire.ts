@@ -14,11 +14,12 @@ export function nowUs (): number {
 }
 
 /**
- * A bench message of exactly `size` bytes (when size allows): phase, sequence
- * number and send time first, then padding.
+ * A bench message of exactly `size` bytes (when size allows): the channel
+ * when it names one, phase, sequence number and send time, then padding.
  */
-export function benchMessage (phase: number, seq: number, tUs: number, size: number): string {
-  const head = `{"type":"${BENCH_TYPE}","ph":${phase},"seq":${seq},"t":${tUs},"pad":"`
+export function benchMessage (phase: number, seq: number, tUs: number, size: number, channel?: string): string {
+  const target = channel === undefined ? '' : `"channel":${JSON.stringify(channel)},`
+  const head = `{"type":"${BENCH_TYPE}",${target}"ph":${phase},"seq":${seq},"t":${tUs},"pad":"`
   const tail = '"}'
   const padLength = Math.max(0, size - head.length - tail.length)
   return head + 'x'.repeat(padLength) + tail
@@ -50,6 +51,17 @@ function intAfter (buf: Buffer, key: Buffer, from: number): number {
   return digits === 0 ? Number.NaN : n
 }
 
+/** Whether a frame is a bench message (cheap: no parse). */
+export function isBenchFrame (buf: Buffer): boolean {
+  return buf.indexOf(TYPE_MARK) >= 0
+}
+
+/** The offset wsgate's channel log appended last to a frame, or undefined. */
+export function trailingOffset (text: string): number | undefined {
+  const match = /"offset":(\d+)\}$/.exec(text)
+  return match === null ? undefined : Number(match[1])
+}
+
 /**
  * The phase, sequence and send time of a stamped bench message, found by
  * key wherever the server put them; undefined for any other frame.
@@ -68,9 +80,11 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 
 /**
  * What is wrong with a fanned-out bench message, or undefined when it carries
- * the sender's fields intact and the three server stamps.
+ * the sender's fields intact and the three server stamps; for a message sent
+ * to `channel`, also that channel and an offset (wsgate's channel log moves
+ * the channel to the end and appends the offset).
  */
-export function stampProblem (message: unknown, expectedUser: string, size: number): string | undefined {
+export function stampProblem (message: unknown, expectedUser: string, size: number, channel?: string): string | undefined {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'not a JSON object'
   const m = message as Record<string, unknown>
   if (m.type !== BENCH_TYPE) return `type is ${JSON.stringify(m.type)}`
@@ -80,7 +94,11 @@ export function stampProblem (message: unknown, expectedUser: string, size: numb
   }
   if (typeof m.requestId !== 'string' || !UUID_V4.test(m.requestId)) return `requestId ${JSON.stringify(m.requestId)} is not a UUID v4`
   if (typeof m.ph !== 'number' || typeof m.seq !== 'number' || typeof m.t !== 'number') return 'ph, seq or t missing'
-  const sent = JSON.parse(benchMessage(m.ph, m.seq, m.t, size)) as { pad: string }
+  if (channel !== undefined) {
+    if (m.channel !== channel) return `channel is ${JSON.stringify(m.channel)}, expected ${JSON.stringify(channel)}`
+    if (typeof m.offset !== 'number' || !Number.isSafeInteger(m.offset) || m.offset < 1) return `offset ${JSON.stringify(m.offset)} is not a whole number from 1`
+  }
+  const sent = JSON.parse(benchMessage(m.ph, m.seq, m.t, size, channel)) as { pad: string }
   if (m.pad !== sent.pad) return 'payload was not passed through intact'
   return undefined
 }
