@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import { closeSync, openSync, writeSync } from 'node:fs'
 import t from 'tap'
+import { channelsOf } from '../../scripts/bench/children/channel-ops.js'
 import { parseArgs, UsageError } from '../../scripts/bench/lib/args.js'
+import { channelNames, HOT_CHANNEL, perSocket } from '../../scripts/bench/lib/channels.js'
 import { startFailureReason } from '../../scripts/bench/lib/cluster.js'
 import { clockTicksPerSecond, cpuSeconds, parseProcIo, parseProcStat, parseProcStatus, rssKb, ticksToSeconds, writeSyscalls } from '../../scripts/bench/lib/proc.js'
 import { infoCpuSeconds, parseInfo } from '../../scripts/bench/lib/redis-cpu.js'
-import { Results, formatSummary, targetRows } from '../../scripts/bench/lib/report.js'
+import { Results, formatSummary, targetRows, targetsMarkdown } from '../../scripts/bench/lib/report.js'
 import { envExampleKeys, generousLimits, rangeProblems } from '../../scripts/bench/lib/servers.js'
 import { bucketOf, bucketRange, Histogram, median, pairedRatios, quantile, ratio, summarize } from '../../scripts/bench/lib/stats.js'
 import { panelsSvg } from '../../scripts/bench/lib/svg.js'
-import { benchMessage, parseSioPacket, readBenchFields, sioEventPacket, stampProblem } from '../../scripts/bench/lib/wire.js'
+import { benchMessage, isBenchFrame, parseSioPacket, readBenchFields, sioEventPacket, stampProblem, trailingOffset } from '../../scripts/bench/lib/wire.js'
 
 /* The bench's own parts, one file: each is quick, and a test file costs a process. */
 
@@ -50,6 +52,44 @@ t.test('fanout2 is a default case, brings the one-instance fan-out along, and ta
   t.equal(parseArgs(['--redis', 'redis://127.0.0.1:6390']).redis, 'redis://127.0.0.1:6390')
   t.throws(() => parseArgs(['--redis', 'http://127.0.0.1:6379']), UsageError)
   t.throws(() => parseArgs(['--redis', 'localhost:6379']), UsageError)
+})
+
+t.test('channels is a default case with its own sizes, brings fanout along, and a smoke run takes it only when named', async (t) => {
+  const full = parseArgs([])
+  t.ok(full.cases.includes('channels'))
+  t.same([full.channels, full.recoverClients, full.recoverMessages], [1000, 1000, 100])
+  t.same(parseArgs(['--case', 'channels']).cases, ['fanout', 'channels'], 'its ratio needs fanout in the same run')
+  t.same(parseArgs(['--case', 'fanout2,channels']).cases, ['fanout', 'fanout2', 'channels'])
+  t.notOk(parseArgs(['--smoke']).cases.includes('channels'), 'two wsgate starts: not in a default smoke run')
+  const smoke = parseArgs(['--smoke', '--case', 'channels'])
+  t.ok(smoke.cases.includes('channels') && smoke.channels < full.channels && smoke.recoverClients < full.recoverClients, 'named: a tiny version')
+  t.equal(parseArgs(['--channels', '50', '--recover-clients', '20', '--recover-messages', '30']).recoverMessages, 30)
+  t.throws(() => parseArgs(['--recover-messages', '101']), UsageError, 'more than the 100 messages of history kept')
+  t.throws(() => parseArgs(['--channels', '1']), UsageError)
+})
+
+t.test('channel spread: every channel gets subscribers, each socket stays under the subscription limit', async (t) => {
+  for (const [channels, subscribers, workers] of [[1000, 1000, 2], [20, 10, 1], [1000, 50, 3]] as const) {
+    const names = channelNames(channels)
+    const others = names.filter((c) => c !== HOT_CHANNEL)
+    const each = perSocket(channels, subscribers)
+    const members = new Map<string, number>()
+    let start = 0
+    for (let w = 0; w < workers; w++) {
+      const count = Math.floor(subscribers / workers) + (w < subscribers % workers ? 1 : 0)
+      for (let j = 0; j < count; j++) {
+        const mine = channelsOf({ every: [HOT_CHANNEL], spread: others, perSocket: each, start }, j)
+        if (mine[0] !== HOT_CHANNEL || mine.length > 99 || new Set(mine).size !== mine.length) t.fail(`socket ${j}: ${mine.length} channels, hot first, no repeats`)
+        for (const c of mine) members.set(c, (members.get(c) ?? 0) + 1)
+      }
+      start += count * each
+    }
+    t.equal(members.get(HOT_CHANNEL), subscribers, `${channels}/${subscribers}: every subscriber in the published channel`)
+    t.equal(members.size, channels, `${channels}/${subscribers}: every channel has subscribers`)
+    const spread = others.map((c) => members.get(c) ?? 0)
+    t.ok(Math.max(...spread) - Math.min(...spread) <= 1, `${channels}/${subscribers}: spread evenly (${Math.min(...spread)}–${Math.max(...spread)} each)`)
+  }
+  t.equal(perSocket(1000, 1000), 9, 'about 9 subscribers in each other channel at 1 000 and 1 000')
 })
 
 t.test('bad flags are usage errors', async (t) => {
@@ -108,6 +148,25 @@ t.test('scale-out targets: the embedded path against raw ws, the Redis path agai
   t.equal(redis?.target, '≤ 1.5')
   t.equal(redis?.met, false, 'median 1.55 misses ≤ 1.5')
   t.equal(targetRows(new Results(), 'memory.kb@10000').find((r) => r.target === '≤ 1.5' && r.measure.includes('2 instances'))?.measured, 'not measured')
+})
+
+t.test('channel targets: one channel of many and history as ratios, recovery reported in ms and CPU', async (t) => {
+  const results = new Results()
+  const def = (key: string, unit: string): { key: string, label: string, unit: string, better: 'lower', digits: number } => ({ key, label: key, unit, better: 'lower', digits: 2 })
+  ;[1.05, 1.12, 1.08].forEach((v, round) => { results.add('wsgate', round, { ...def('channels.cpuRatio', '×'), value: v }) })
+  ;[1.2, 1.1, 1.15].forEach((v, round) => { results.add('wsgate', round, { ...def('channels.historyRatio', '×'), value: v }) })
+  ;[900, 800, 1000].forEach((v, round) => { results.add('wsgate', round, { ...def('channels.recover.ms', 'ms'), value: v }) })
+  ;[400, 500, 450].forEach((v, round) => { results.add('wsgate', round, { ...def('channels.recover.cpuMs', 'ms'), value: v }) })
+  const rows = targetRows(results, 'memory.kb@10000')
+  const channel = rows.find((r) => r.measure.startsWith('fan-out to 1 of 1 000 channels'))
+  t.same([channel?.target, channel?.median, channel?.met], ['≤ 1.1', 1.08, true], 'median 1.08 meets ≤ 1.1')
+  const history = rows.find((r) => r.measure.startsWith('channel history'))
+  t.same([history?.target, history?.median, history?.met], ['≤ 1.1', 1.15, false], '15 % extra misses ≤ 10 %')
+  const recovery = rows.find((r) => r.measure.startsWith('recovery'))
+  t.equal(recovery?.met, undefined, 'no limit: reported only')
+  t.equal(recovery?.measured, '900 ms (800–1,000); 450 ms CPU (400–500)')
+  t.match(targetsMarkdown(rows), /\| recovery: 1 000 reconnecting clients, 100 missed messages each \| reported \(ms, server CPU\) \| 900 ms .* \| — \|/)
+  t.equal(targetRows(new Results(), 'memory.kb@10000').find((r) => r.measure.startsWith('recovery'))?.measured, 'not measured')
 })
 
 t.test('a failed start is reduced to the sentence that says why', async (t) => {
@@ -220,6 +279,22 @@ t.test('stampProblem accepts a correctly stamped message and names what is wrong
   t.match(stampProblem({ ...good, requestId: 'abc' }, 'user', 256), /requestId/)
   t.match(stampProblem({ ...good, pad: 'x' }, 'user', 256), /intact/)
   t.match(stampProblem([good], 'user', 256), /object/)
+})
+
+t.test('bench messages to a channel: exact size, and the channel and offset the log appends are checked', async (t) => {
+  const text = benchMessage(2, 9, 77, 256, 'bench-0')
+  t.equal(Buffer.byteLength(text), 256)
+  const { channel: _channel, ...sent } = JSON.parse(text) as Record<string, unknown>
+  // The server drops the sender's channel and appends channel and offset last.
+  const frame = JSON.stringify({ ...sent, user: 'user', timestamp: Date.now() / 1000, requestId: randomUUID(), channel: 'bench-0', offset: 41 })
+  t.equal(stampProblem(JSON.parse(frame), 'user', 256, 'bench-0'), undefined)
+  t.match(stampProblem({ ...JSON.parse(frame) as object, channel: 'global' }, 'user', 256, 'bench-0'), /channel/)
+  t.match(stampProblem({ ...JSON.parse(frame) as object, offset: 0 }, 'user', 256, 'bench-0'), /offset/)
+  t.match(stampProblem(JSON.parse(frame), 'user', 256), /intact/, 'a channel message checked as a global one: the padding differs')
+  t.equal(trailingOffset(frame), 41)
+  t.equal(trailingOffset('{"type":"subscribed","channel":"c","offset":3,"epoch":"ab"}'), undefined, 'only an offset the frame ends with')
+  t.ok(isBenchFrame(Buffer.from(frame)))
+  t.notOk(isBenchFrame(Buffer.from('{"type":"subscribed","channel":"bench-0","offset":3,"epoch":"ab"}')))
 })
 
 t.test('Socket.IO packets', async (t) => {

@@ -87,18 +87,21 @@ async function subscribeOne (sock: ChannelSocket, channels: readonly string[], t
   return ok
 }
 
+/** The channels this worker's socket j joins: `every`, then its `perSocket` consecutive ones of `spread`. */
+export function channelsOf (args: Pick<SubscribeArgs, 'every' | 'spread' | 'perSocket' | 'start'>, j: number): string[] {
+  const mine = [...args.every]
+  for (let k = 0; k < args.perSocket && args.spread.length > 0; k++) {
+    const channel = args.spread[(args.start + j * args.perSocket + k) % args.spread.length] as string
+    if (!mine.includes(channel)) mine.push(channel)
+  }
+  return mine
+}
+
 export async function subscribeAll (sockets: Iterable<ChannelSocket>, args: SubscribeArgs): Promise<SubscribeResult> {
   const group = openOf(sockets, args.group)
   const failures: Record<string, number> = {}
   const positions: Record<string, ChannelPositionJson> = {}
-  const counts = await Promise.all(group.map(async (sock, j) => {
-    const mine = [...args.every]
-    for (let k = 0; k < args.perSocket && args.spread.length > 0; k++) {
-      const channel = args.spread[(args.start + j * args.perSocket + k) % args.spread.length] as string
-      if (!mine.includes(channel)) mine.push(channel)
-    }
-    return await subscribeOne(sock, mine, args.timeoutMs, failures, positions)
-  }))
+  const counts = await Promise.all(group.map(async (sock, j) => await subscribeOne(sock, channelsOf(args, j), args.timeoutMs, failures, positions)))
   return { sockets: group.length, subscribed: counts.reduce((a, b) => a + b, 0), failures, positions }
 }
 
