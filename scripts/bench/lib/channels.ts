@@ -215,7 +215,10 @@ export async function channelsCase (ctx: CaseContext, setup: ServerSetup, round:
     metric('channels.off.globalCpuUs', 'channels: CPU per delivery to global, same sockets and process (history off)', 'µs', 'lower', 2, perDelivery(off.fanout.global)),
     metric('channels.on.rate', `channels: delivered msg/s to 1 of ${c} channels, saturated`, 'msg/s', 'higher', 0, on.fanout.channel.deliveries / on.fanout.channel.seconds),
     metric('channels.pairedRatio', 'channels: CPU per delivery, channel ÷ global, same sockets and process', '×', 'lower', 2, onUs / perDelivery(on.fanout.global)),
-    metric('channels.historyRatio', 'channels: CPU per delivery, history on ÷ off', '×', 'lower', 2, onUs / offUs)
+    metric('channels.historyRatio', 'channels: CPU per delivery, history on ÷ off', '×', 'lower', 2, onUs / offUs),
+    // global keeps history in both processes: over it, each process's own speed drops out.
+    metric('channels.historyRatioByGlobal', 'channels: history on ÷ off, each ÷ global of its own process', '×', 'lower', 2,
+      (onUs / perDelivery(on.fanout.global)) / (offUs / perDelivery(off.fanout.global)))
   ]
   if (globalCpuUs !== undefined) metrics.push(metric('channels.cpuRatio', 'channels: CPU per delivery, 1 channel of many ÷ the fanout case (global)', '×', 'lower', 2, onUs / globalCpuUs))
   else warnings.push('channels: no fanout-case figure of this round to compare with')
