@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis'
 import { Leases, type ConnectionCounts } from './connection-counts.js'
-import type { BrokerLog } from './log.js'
 import { RedisFallback } from './redis-fallback.js'
-import { NOW_LUA, RedisLeases } from './redis-leases.js'
+import { NOW_LUA, RedisLeases, type LeasedSetOptions } from './redis-leases.js'
 import { defineScript, type RunScript } from './redis-script.js'
 
 // KEYS: the user's set (scored by lease expiry on Redis's clock). ARGV: member, lease ms, limit. 1 when the place is held.
@@ -16,17 +15,8 @@ redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease + 1000)
 return 1`
 
-export interface RedisConnectionCountsOptions {
-  readonly redis: Redis
-  /** REDIS_KEY_PREFIX; each user's set is `${prefix}conns:${username}`. */
-  readonly prefix: string
-  readonly instanceId: string
-  readonly log: BrokerLog
-  /** How long a place outlives its instance's last refresh (default 30 s). */
-  readonly leaseMs?: number
-  /** Default: a third of the lease, so two refreshes can fail before a live place expires. */
-  readonly refreshMs?: number
-}
+/** Each user's set is `${prefix}conns:${username}`. */
+export type RedisConnectionCountsOptions = LeasedSetOptions
 
 /**
  * Connection counts in Redis: a sorted set per user of

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import type { BrokerLog } from './log.js'
 import type { RedisFallback } from './redis-fallback.js'
 import { defineScript, type RunScript } from './redis-script.js'
 
@@ -34,6 +35,19 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)`
 const REFRESH_BATCH = 200
 
 /** What an instance holds: each sorted set's key with this instance's members in it. */
+/** What every owner of leased sets (connection counts, presence) is built with. */
+export interface LeasedSetOptions {
+  readonly redis: Redis
+  /** REDIS_KEY_PREFIX, before each set's key. */
+  readonly prefix: string
+  readonly instanceId: string
+  readonly log: BrokerLog
+  /** How long a member outlives its instance's last refresh (default 30 s). */
+  readonly leaseMs?: number
+  /** Default: a third of the lease, so two refreshes can fail before a live member expires. */
+  readonly refreshMs?: number
+}
+
 export type HeldLeases = () => Iterable<readonly [key: string, members: readonly string[]]>
 
 export interface RedisLeasesOptions {

@@ -1,21 +1,11 @@
 import type { Redis } from 'ioredis'
-import type { BrokerLog } from '../broker/log.js'
 import { RedisFallback } from '../broker/redis-fallback.js'
-import { RedisLeases } from '../broker/redis-leases.js'
+import { RedisLeases, type LeasedSetOptions } from '../broker/redis-leases.js'
 import { PresenceEntries } from './presence-memory.js'
 import type { Presence, PresenceEntry } from './presence.js'
 
-export interface RedisPresenceOptions {
-  readonly redis: Redis
-  /** REDIS_KEY_PREFIX; each channel's set is `${prefix}presence:${channel}`. */
-  readonly prefix: string
-  readonly instanceId: string
-  readonly log: BrokerLog
-  /** How long an entry outlives its instance's last refresh (default 30 s). */
-  readonly leaseMs?: number
-  /** Default: a third of the lease, so two refreshes can fail before a live entry expires. */
-  readonly refreshMs?: number
-}
+/** Each channel's set is `${prefix}presence:${channel}`. */
+export type RedisPresenceOptions = LeasedSetOptions
 
 interface StoredEntry {
   readonly instanceId: string
