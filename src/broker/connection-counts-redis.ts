@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis'
 import { Leases, type ConnectionCounts } from './connection-counts.js'
 import { RedisFallback } from './redis-fallback.js'
 import { NOW_LUA, RedisLeases, type LeasedSetOptions } from './redis-leases.js'
