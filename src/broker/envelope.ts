@@ -7,6 +7,13 @@ export interface Envelope {
   readonly event: BrokerEvent
 }
 
+/** Several events in one message, delivered in order (the channel log's batches). */
+export interface BatchEnvelope {
+  readonly origin: string
+  readonly at: number
+  readonly events: readonly BrokerEvent[]
+}
+
 export function encodeEnvelope (envelope: Envelope): string {
   return JSON.stringify(envelope)
 }
@@ -44,7 +51,7 @@ function parseEvent (value: unknown): BrokerEvent | string {
 }
 
 /** Parses one pub/sub message; a string result says why it was rejected. */
-export function parseEnvelope (text: string): Envelope | string {
+export function parseEnvelope (text: string): Envelope | BatchEnvelope | string {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -54,6 +61,15 @@ export function parseEnvelope (text: string): Envelope | string {
   if (!isObject(value)) return 'not an object'
   if (!isString(value.origin) || value.origin === '') return 'origin must be a non-empty string'
   if (typeof value.at !== 'number' || !Number.isFinite(value.at)) return 'at must be a number'
+  if (Array.isArray(value.events)) {
+    const events: BrokerEvent[] = []
+    for (const item of value.events as unknown[]) {
+      const event = parseEvent(item)
+      if (typeof event === 'string') return event
+      events.push(event)
+    }
+    return { origin: value.origin, at: value.at, events }
+  }
   const event = parseEvent(value.event)
   if (typeof event === 'string') return event
   return { origin: value.origin, at: value.at, event }

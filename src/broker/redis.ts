@@ -145,7 +145,8 @@ export class RedisBroker implements Broker {
     if (envelope.origin === this.instanceId) return
     const lagMs = Date.now() - envelope.at
     for (const listener of this.lagListeners) listener(lagMs)
-    this.deliver(envelope.event)
+    if ('events' in envelope) for (const event of envelope.events) this.deliver(event)
+    else this.deliver(envelope.event)
   }
 
   private resubscribe (): void {

@@ -22,29 +22,52 @@ end
 `
 
 /**
- * ARGV[3..9]: the frame up to its offset, the envelope before and after the
- * offset's digits, size, history TTL ms, now (ms, the application's clock),
- * the events channel. Returns {epoch, offset}. The message is kept when size
- * and TTL are both positive; the meta lives max(TTL, state TTL) after the
- * last publish, the stream its TTL plus a second (entries are judged by
- * their `at`, so Redis's expiry only collects what is already stale).
+ * A batch of publishes, in order. KEYS: each message's meta and stream, in
+ * pairs. ARGV[3]: the events channel; ARGV[4]: n, the number of messages;
+ * ARGV[5 .. 5+n]: the pub/sub message's pieces around each offset (see
+ * envelopePieces); then four per message: the frame up to its offset, size,
+ * history TTL ms, now (ms, the application's clock). Returns {epoch, offset}
+ * per message. A message is kept when size and TTL are both positive; the
+ * meta lives max(TTL, state TTL) after the last publish, the stream its TTL
+ * plus a second (entries are judged by their `at`, so Redis's expiry only
+ * collects what is already stale). One PUBLISH carries the whole batch.
  */
-export const PUBLISH_LUA = `${CURRENT_EPOCH_LUA}
-local epoch = current_epoch()
-local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
-local digits = string.format('%d', offset)
-local size = tonumber(ARGV[6])
-local ttl = tonumber(ARGV[7])
-redis.call('HSET', KEYS[1], 'ttl', ttl)
-if size > 0 and ttl > 0 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', size, digits .. '-0', 'frame', ARGV[3] .. digits .. '}', 'at', ARGV[8])
-  redis.call('PEXPIRE', KEYS[2], ttl + 1000)
-else
-  redis.call('DEL', KEYS[2])
+export const PUBLISH_BATCH_LUA = `
+local function epoch_of (meta, stream)
+  local epoch = redis.call('HGET', meta, 'epoch')
+  if epoch then return epoch end
+  redis.call('DEL', stream)
+  redis.call('HSET', meta, 'epoch', ARGV[1], 'offset', 0, 'ttl', 0)
+  redis.call('PEXPIRE', meta, tonumber(ARGV[2]))
+  return ARGV[1]
 end
-redis.call('PEXPIRE', KEYS[1], math.max(ttl, tonumber(ARGV[2])))
-redis.call('PUBLISH', ARGV[9], ARGV[4] .. digits .. ARGV[5])
-return {epoch, offset}`
+local n = tonumber(ARGV[4])
+local first = 5 + n + 1
+local out = { ARGV[5] }
+local reply = {}
+for i = 1, n do
+  local meta, stream = KEYS[2 * i - 1], KEYS[2 * i]
+  local base = first + (i - 1) * 4
+  local epoch = epoch_of(meta, stream)
+  local offset = redis.call('HINCRBY', meta, 'offset', 1)
+  local digits = string.format('%d', offset)
+  local size = tonumber(ARGV[base + 1])
+  local ttl = tonumber(ARGV[base + 2])
+  redis.call('HSET', meta, 'ttl', ttl)
+  if size > 0 and ttl > 0 then
+    redis.call('XADD', stream, 'MAXLEN', size, digits .. '-0', 'frame', ARGV[base] .. digits .. '}', 'at', ARGV[base + 3])
+    redis.call('PEXPIRE', stream, ttl + 1000)
+  else
+    redis.call('DEL', stream)
+  end
+  redis.call('PEXPIRE', meta, math.max(ttl, tonumber(ARGV[2])))
+  out[#out + 1] = digits
+  out[#out + 1] = ARGV[5 + i]
+  reply[#reply + 1] = epoch
+  reply[#reply + 1] = offset
+end
+redis.call('PUBLISH', ARGV[3], table.concat(out))
+return reply`
 
 /** Returns {epoch, offset}, creating the meta when missing so the epoch stays the same for a later recover. */
 export const POSITION_LUA = `${CURRENT_EPOCH_LUA}

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis'
 import type { Broker } from '../broker/broker.js'
-import { encodeEnvelope } from '../broker/envelope.js'
 import { errorMessage, type BrokerLog } from '../broker/log.js'
 import { defineScript, type RunScript } from '../broker/redis-script.js'
 import { frameHead } from './history-frame.js'
 import { MemoryChannelLog } from './history-memory.js'
-import { POSITION_LUA, PUBLISH_LUA, RECOVER_LUA } from './history-redis-lua.js'
+import { envelopePieces, PublishBatcher, type PendingPublish } from './history-batch.js'
+import { POSITION_LUA, PUBLISH_BATCH_LUA, RECOVER_LUA } from './history-redis-lua.js'
 import { DEFAULT_STATE_TTL_SECONDS, isOffset, newEpoch, type ChannelLog, type ChannelPosition, type HistoryOptions, type Recovery } from './history.js'
 
 export interface RedisChannelLogOptions {
@@ -32,9 +32,6 @@ export function historyOrigin (instanceId: string): string {
   return `history@${instanceId}`
 }
 
-/** JSON.stringify writes this character as the six characters below, which compact JSON text never contains. */
-const MARK = '\u0000'
-const ESCAPED_MARK = '\\u0000'
 /** Channels whose keys one DEL removes after an outage. */
 const FORGET_BATCH = 500
 const NO_REDIS = Symbol('no redis')
@@ -70,13 +67,14 @@ export class RedisChannelLog implements ChannelLog {
   private degraded = false
   /** The deletion under way, shared by calls that start meanwhile, so that they do not delete a new epoch again. */
   private forgetting: Promise<void> | undefined
+  private readonly batcher = new PublishBatcher(async (batch) => { await this.sendBatch(batch) })
 
   constructor (private readonly options: RedisChannelLogOptions) {
     this.now = options.now ?? Date.now
     this.stateTtlSeconds = options.stateTtlSeconds ?? DEFAULT_STATE_TTL_SECONDS
     this.origin = historyOrigin(options.instanceId)
     this.eventsChannel = `${options.prefix}events`
-    this.publishScript = defineScript(options.redis, 'wsgateHistoryPublish', PUBLISH_LUA)
+    this.publishScript = defineScript(options.redis, 'wsgateHistoryPublishBatch', PUBLISH_BATCH_LUA)
     this.positionScript = defineScript(options.redis, 'wsgateHistoryPosition', POSITION_LUA)
     this.recoverScript = defineScript(options.redis, 'wsgateHistoryRecover', RECOVER_LUA)
     this.fallback = this.newFallback()
@@ -85,17 +83,27 @@ export class RedisChannelLog implements ChannelLog {
   async publish (channel: string, frameWithoutOffset: string, options: HistoryOptions): Promise<ChannelPosition> {
     // Throws on a malformed frame before anything is published.
     const head = frameHead(frameWithoutOffset, channel)
-    const at = this.now()
-    const envelope = encodeEnvelope({ origin: this.origin, at, event: { kind: 'broadcast', channel, frame: `${head}${MARK}}` } })
-    const cut = envelope.lastIndexOf(ESCAPED_MARK)
-    const reply = await this.onRedis(async () => await this.publishScript(this.keys(channel), [
-      newEpoch(), this.stateTtlSeconds * 1000, head, envelope.slice(0, cut), envelope.slice(cut + ESCAPED_MARK.length),
-      options.size, options.ttlSeconds * 1000, at, this.eventsChannel]))
+    return await new Promise((resolve, reject) => {
+      this.batcher.add({ channel, head, frameWithoutOffset, options, at: this.now(), resolve, reject })
+    })
+  }
+
+  /** One script run for the turn's publishes: offsets assigned in order, kept, and one PUBLISH of them all. */
+  private async sendBatch (batch: readonly PendingPublish[]): Promise<void> {
+    const first = batch[0]
+    if (first === undefined) return
+    const pieces = envelopePieces(this.origin, first.at, batch)
+    const perMessage = batch.flatMap((m) => [m.head, m.options.size, m.options.ttlSeconds * 1000, m.at])
+    const reply = await this.onRedis(async () => await this.publishScript(batch.flatMap((m) => this.keys(m.channel)),
+      [newEpoch(), this.stateTtlSeconds * 1000, this.eventsChannel, batch.length, ...pieces, ...perMessage]))
     if (reply === NO_REDIS) {
-      this.lost.add(channel)
-      return await this.fallback.publish(channel, frameWithoutOffset, { size: 0, ttlSeconds: options.ttlSeconds })
+      for (const m of batch) {
+        this.lost.add(m.channel)
+        m.resolve(await this.fallback.publish(m.channel, m.frameWithoutOffset, { size: 0, ttlSeconds: m.options.ttlSeconds }))
+      }
+      return
     }
-    return positionOf(reply)
+    batch.forEach((m, i) => { m.resolve(positionOf(Array.isArray(reply) ? reply.slice(2 * i, 2 * i + 2) : reply)) })
   }
 
   async position (channel: string): Promise<ChannelPosition> {
