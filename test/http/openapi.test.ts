@@ -206,7 +206,7 @@ t.test('exactly the routes that demand a token list security, both ways to prese
     }
   }
   t.same(listing.sort(), demanding.sort())
-  // The routes issue 14 names, so the check cannot pass by finding nothing.
+  // Named ones too, so that the check cannot pass with both lists empty.
   for (const name of ['GET /me', 'POST /messages', 'GET /admin/users', 'GET /admin/stats', 'GET /admin/audit']) {
     t.ok(demanding.includes(name), `${name} demands a token`)
   }
