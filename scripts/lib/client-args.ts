@@ -7,7 +7,9 @@ out on stdout as one JSON line each. When stdin ends it waits --linger ms for
 replies, then closes normally.
 
 Options:
-  --url <url>           WebSocket URL (default ws://localhost:8000/ws)
+  --url <url>           WebSocket URL (default: the WSGATE_URL variable, else
+                        ws://<HOST>:<PORT>/ws from the same HOST and PORT the
+                        server reads, .env included: ws://localhost:8000/ws)
   --token <jwt>         access token (or set WSGATE_TOKEN)
   --username <name>     log in first with POST <token-url>
   --password <pw>       the password (default: the WSGATE_PASSWORD variable,
@@ -16,6 +18,10 @@ Options:
                         subprotocol or message
   --token-url <url>     token endpoint (default: from --url, path /token)
   --linger <ms>         wait after stdin ends (default 1000)
+  --once                send stdin, then close as soon as every line has its
+                        answer: its echo, or a reply or error frame carrying
+                        its requestId; --linger is then the longest wait for
+                        them (default 10000)
   -h, --help            show this text
 
 Input: a line that is a JSON object is sent as it is; any other non-empty line
@@ -24,9 +30,18 @@ is sent as {"type":"message","payload":{"text":<line>}}.
 Examples:
   echo '{"type":"test"}' | WSGATE_PASSWORD=password npm run client -- --username user
   npm run client -- --url wss://chat.example.com/ws --token "$TOKEN" --auth header
+  echo '{"type":"deploy","payload":{"v":42}}' | npm run client -- --token "$TOKEN" --once
 
-Exit codes: 0 normal close, 1 login failed, connection failed or the server
-closed with a code other than 1000, 2 bad arguments.`
+Exit codes:
+  0    normal close (1000)
+  1    any other failure: another close code (1001 shutdown, 1011, 1013...),
+       a line --once saw refused or unanswered, an unexpected server reply
+  2    bad arguments
+  3    login refused by the token endpoint (wrong password, throttled)
+  4    token refused by the socket (close 1008: invalid, expired, revoked,
+       forbidden)
+  5    network: cannot connect, or the connection dropped without a close
+  130  interrupted (Ctrl-C)`
 
 export type AuthMode = 'query' | 'header' | 'subprotocol' | 'message'
 const AUTH_MODES: readonly AuthMode[] = ['query', 'header', 'subprotocol', 'message']
@@ -41,6 +56,8 @@ export interface ClientOptions {
   readonly auth: AuthMode
   readonly credentials: Credentials
   readonly lingerMs: number
+  /** Close once every stdin line has its answer, instead of lingering. */
+  readonly once: boolean
 }
 
 /** Bad arguments: exit 2 with the usage text. */
@@ -60,6 +77,26 @@ function parseUrl (value: string, what: string, schemes: readonly string[]): URL
   }
   if (!schemes.includes(url.protocol)) throw new UsageError(`${what} must start with ${schemes.map((s) => `${s}//`).join(' or ')}`)
   return url
+}
+
+/** Addresses a server listens on that a client cannot connect to. */
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['', '0.0.0.0', '::', '[::]'])
+
+/**
+ * The URL when --url is not given: WSGATE_URL, else the server's own HOST and
+ * PORT (with its defaults), so `PORT=8001 npm start` and `PORT=8001 npm run
+ * client` meet without more typing.
+ */
+export function defaultUrl (env: Env): URL {
+  const fromEnv = env.WSGATE_URL
+  if (fromEnv !== undefined && fromEnv !== '') return parseUrl(fromEnv, 'WSGATE_URL', ['ws:', 'wss:'])
+  const portText = env.PORT === undefined || env.PORT.trim() === '' ? '8000' : env.PORT.trim()
+  const port = Number(portText)
+  if (port === 0) throw new UsageError('PORT=0 lets the server pick its port: give --url or WSGATE_URL')
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('PORT must be a port number from 1 to 65535 (or give --url or WSGATE_URL)')
+  const host = env.HOST?.trim() ?? ''
+  const name = WILDCARD_HOSTS.has(host) ? 'localhost' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+  return parseUrl(`ws://${name}:${port}/ws`, `HOST (${name})`, ['ws:'])
 }
 
 /** ws → http, wss → https, path /token: where the same server issues tokens. */
@@ -92,13 +129,14 @@ export function parseClientArgs (argv: readonly string[], env: Env): ClientOptio
     values = parseArgs({
       args: [...argv],
       options: {
-        url: { type: 'string', default: 'ws://localhost:8000/ws' },
+        url: { type: 'string' },
         token: { type: 'string' },
         username: { type: 'string' },
         password: { type: 'string' },
         auth: { type: 'string', default: 'query' },
         'token-url': { type: 'string' },
-        linger: { type: 'string', default: '1000' },
+        linger: { type: 'string' },
+        once: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' }
       },
       strict: true,
@@ -115,11 +153,13 @@ export function parseClientArgs (argv: readonly string[], env: Env): ClientOptio
 
   const auth = values.auth as AuthMode
   if (!AUTH_MODES.includes(auth)) throw new UsageError(`--auth must be one of ${AUTH_MODES.join(', ')}`)
-  const lingerMs = Number(values.linger)
+  const once = values.once === true
+  // --once closes as soon as the answers are in, so its linger is only a deadline and can be generous.
+  const lingerMs = Number(values.linger ?? (once ? '10000' : '1000'))
   if (!Number.isInteger(lingerMs) || lingerMs < 0) throw new UsageError('--linger must be a whole number of milliseconds')
-  const url = parseUrl(values.url, '--url', ['ws:', 'wss:'])
+  const url = values.url === undefined ? defaultUrl(env) : parseUrl(values.url, '--url', ['ws:', 'wss:'])
   const tokenUrl = values['token-url'] === undefined
     ? deriveTokenUrl(url)
     : parseUrl(values['token-url'], '--token-url', ['http:', 'https:'])
-  return { url, tokenUrl, auth, credentials: credentials(values, env), lingerMs }
+  return { url, tokenUrl, auth, credentials: credentials(values, env), lingerMs, once }
 }

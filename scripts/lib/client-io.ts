@@ -1,4 +1,6 @@
 /** Text conversions between the terminal and the socket, kept apart so that they stay testable. */
+import type { RawData } from 'ws'
+import { ReservedType } from '../../src/protocol/index.js'
 
 const NETWORK_ERRORS: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
@@ -15,6 +17,22 @@ function codeOf (err: unknown): string | undefined {
   const { code, cause } = err as { code?: unknown, cause?: unknown }
   // fetch wraps the socket error: `TypeError: fetch failed` with the errno error as its cause.
   return typeof code === 'string' ? code : codeOf(cause)
+}
+
+/** TLS failures carry OpenSSL's codes rather than an errno. */
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/
+
+/**
+ * Whether the connection itself failed (errno, TLS, timeout), as opposed to
+ * a server that answered with something unexpected.
+ */
+export function isNetworkError (err: unknown): boolean {
+  const code = codeOf(err)
+  if (code !== undefined && (/^E[A-Z]+$/.test(code) || TLS_CODE.test(code))) return true
+  if (err instanceof Error && err.name === 'TimeoutError') return true
+  // ws's own handshake timer (handshakeTimeout) raises a plain Error.
+  if (err instanceof Error && err.message === 'Opening handshake has timed out') return true
+  return err instanceof Error && err.cause !== undefined && isNetworkError(err.cause)
 }
 
 /** A short reason for a failed connection: `connection refused` rather than a stack. */
@@ -71,4 +89,21 @@ export function printableUrl (url: URL): string {
   }
   if (copy.password !== '') copy.password = '***'
   return copy.href
+}
+
+/** A text frame's payload, however ws delivered it. */
+export function textOf (data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8')
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  return Buffer.from(data).toString('utf8')
+}
+
+/** Whether a frame tells a pending socket that it may now send. */
+export function isAuthenticated (text: string): boolean {
+  try {
+    const type: unknown = (JSON.parse(text) as { type?: unknown }).type
+    return type === ReservedType.authenticated || type === ReservedType.connectionEstablished
+  } catch {
+    return false
+  }
 }

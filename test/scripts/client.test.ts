@@ -3,6 +3,9 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { Close } from '../../src/protocol/index.js'
+import { ExitCode, exitForClose, exitForConnectError } from '../../scripts/lib/client-exit.js'
+import { AwaitedAnswers } from '../../scripts/lib/client-once.js'
 import { childEnv, compiled } from '../cli.js'
 import { NodeChild, type Exit } from './child.js'
 
@@ -74,11 +77,12 @@ async function served (): Promise<{ base: string, wsUrl: string }> {
   return { base, wsUrl: `${base.replace('http:', 'ws:')}/ws` }
 }
 
-/** The client's environment without the caller's own wsgate credentials. */
+/** The client's environment without the caller's own wsgate credentials or address. */
 function clientEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = childEnv(extra)
-  if (extra.WSGATE_PASSWORD === undefined) delete env.WSGATE_PASSWORD
-  if (extra.WSGATE_TOKEN === undefined) delete env.WSGATE_TOKEN
+  for (const name of ['WSGATE_PASSWORD', 'WSGATE_TOKEN', 'WSGATE_URL', 'PORT', 'HOST']) {
+    if (extra[name] === undefined) delete env[name]
+  }
   return env
 }
 
@@ -102,10 +106,12 @@ interface RunOptions {
   readonly endInputWhen?: (received: Json[]) => boolean
   /** Instead of EOF, SIGINT once the messages satisfy this. */
   readonly interruptWhen?: (received: Json[]) => boolean
+  /** EOF right after the input: for --once, which must then end by itself. */
+  readonly end?: boolean
 }
 
 async function runClient (args: string[], options: RunOptions = {}): Promise<Exit> {
-  const child = new NodeChild(clientScript, { args, cwd: dir, env: clientEnv(options.env ?? {}), input: options.input ?? '' })
+  const child = new NodeChild(clientScript, { args, cwd: dir, env: clientEnv(options.env ?? {}), input: options.input ?? '', end: options.end })
   try {
     if (options.endInputWhen !== undefined) {
       const when = options.endInputWhen
@@ -164,12 +170,12 @@ t.test('--username without any password is a usage error', async (t) => {
   t.match(run.stderr, 'WSGATE_PASSWORD')
 })
 
-t.test('a refused connection is reported plainly with exit 1', async (t) => {
+t.test('a refused connection is reported plainly with exit 5 (network)', async (t) => {
   // The connection fails before any token is checked, so it need not be a valid one, nor the server up.
   const token = 'eyJhbGciOiJIUzI1NiJ9.a-token-in-the-url.0123456789'
   const port = await closedPort()
   const run = await runClient(['--url', `ws://127.0.0.1:${port}/ws`, '--token', token])
-  t.equal(run.code, 1)
+  t.equal(run.code, ExitCode.network)
   t.match(run.stderr, 'connection refused')
   t.notOk(run.stderr.includes(token), 'the token is not in the error, even though the URL carried it')
 })
@@ -239,20 +245,20 @@ for (const auth of ['header', 'subprotocol', 'message']) {
   })
 }
 
-t.test('a bad token: the server closes 1008 and the client exits 1', async (t) => {
+t.test('a bad token: the server closes 1008 and the client exits 4 (token refused)', async (t) => {
   const { wsUrl } = await served()
   const token = 'not-a-valid-jwt-0123456789'
   // stdin stays open: the client ends because the server closed, not because its linger ran out.
   const run = await runClient(['--url', wsUrl, '--token', token])
-  t.equal(run.code, 1)
+  t.equal(run.code, ExitCode.tokenRefused)
   t.match(run.stderr, 'closed: 1008 Invalid token')
   t.notOk(run.stdout.includes(token) || run.stderr.includes(token), 'the token is never printed')
 })
 
-t.test('a wrong password: the server\'s description and exit 1', async (t) => {
+t.test('a wrong password: the server\'s description and exit 3 (login refused)', async (t) => {
   const { wsUrl } = await served()
   const run = await runClient(['--url', wsUrl, '--username', 'user', '--password', 'wrong-password'])
-  t.equal(run.code, 1)
+  t.equal(run.code, ExitCode.loginRefused)
   t.match(run.stderr, 'Incorrect username or password')
   t.equal(run.stdout, '')
 })
@@ -265,4 +271,96 @@ t.test('the password can come from WSGATE_PASSWORD', async (t) => {
   })
   t.equal(run.code, 0, run.stderr)
   t.equal(messages(run.stdout)[0]?.type, 'connection_established')
+})
+
+t.test('a token endpoint that cannot be reached: exit 5 (network), not a refused login', async (t) => {
+  const port = await closedPort()
+  const run = await runClient(['--url', `ws://127.0.0.1:${port}/ws`, '--username', 'user', '--password', 'password'])
+  t.equal(run.code, ExitCode.network)
+  t.match(run.stderr, `cannot reach http://127.0.0.1:${port}/token: connection refused`)
+  t.notOk(run.stderr.includes('password'), 'the password is not printed')
+})
+
+t.test('--once sends stdin and exits 0 after the echo, however long --linger is', async (t) => {
+  const { wsUrl } = await served()
+  const token = await accessToken()
+  // EOF at once and a linger longer than the test: only the echo can end the run.
+  const run = await runClient(['--url', wsUrl, '--token', token, '--once', '--linger', '600000'], {
+    input: '{"type":"test","payload":{"message":"once A"}}\n{"type":"test","payload":{"message":"once B"}}\n{"type":"get_status"}\n',
+    end: true
+  })
+  t.equal(run.code, 0, run.stderr)
+  const received = messages(run.stdout)
+  t.ok(echoIn(received, 'once A'), 'the first line\'s echo is out')
+  t.ok(echoIn(received, 'once B'), 'the second line\'s echo is out')
+  t.ok(received.some((m) => m.type === 'status'), 'a reply carrying the line\'s requestId answers it')
+  t.equal(run.stderr, '')
+})
+
+t.test('--once exits 1 when the server answers a line with an error frame', async (t) => {
+  const { wsUrl } = await served()
+  const token = await accessToken()
+  // `pong` is a reserved type: the server refuses to publish it and names the line's requestId.
+  const run = await runClient(['--url', wsUrl, '--token', token, '--once', '--linger', '600000'], {
+    input: '{"type":"pong","requestId":"mine-1"}\n',
+    end: true
+  })
+  t.equal(run.code, ExitCode.failure)
+  t.match(run.stderr, '1 line(s) refused')
+  const error = messages(run.stdout).find((m) => m.type === 'error')
+  t.equal(error?.requestId, 'mine-1', 'a requestId the line had is kept')
+})
+
+t.test('without --url: WSGATE_URL, else ws://HOST:PORT/ws as the server reads them', async (t) => {
+  const { wsUrl } = await served()
+  const token = await accessToken()
+  const port = new URL(wsUrl).port
+  const cases: Array<[string, Record<string, string>]> = [
+    ['WSGATE_URL', { WSGATE_URL: wsUrl, PORT: '1' }],
+    ['HOST and PORT', { HOST: '127.0.0.1', PORT: port }]
+  ]
+  for (const [what, env] of cases) {
+    const text = `default url from ${what}`
+    const run = await runClient(['--token', token, '--once', '--linger', '600000'], {
+      env,
+      input: `${JSON.stringify({ type: 'test', payload: { message: text } })}\n`,
+      end: true
+    })
+    t.equal(run.code, 0, `${what}: ${run.stderr}`)
+    t.ok(echoIn(messages(run.stdout), text), `${what}: the echo came back`)
+  }
+  // A server on the default address would be a different server: PORT=0 cannot be connected to.
+  const zero = await runClient(['--token', token], { env: { PORT: '0' } })
+  t.equal(zero.code, ExitCode.usage)
+  t.match(zero.stderr, 'PORT=0')
+})
+
+t.test('exit codes for each way a socket ends', async (t) => {
+  t.equal(exitForClose(1000, ''), ExitCode.ok)
+  t.equal(exitForClose(1006, ''), ExitCode.network, 'no close frame: the connection dropped')
+  for (const spec of [Close.invalidToken, Close.tokenExpired, Close.sessionRevoked, Close.forbidden, Close.invalidPayload, Close.missingToken]) {
+    t.equal(exitForClose(spec.code, spec.reason), ExitCode.tokenRefused, spec.reason)
+  }
+  for (const spec of [Close.rateLimited, Close.shuttingDown, Close.tooManyConnections, Close.internalError]) {
+    t.equal(exitForClose(spec.code, spec.reason), ExitCode.failure, spec.reason)
+  }
+  t.equal(exitForConnectError(undefined, 401), ExitCode.tokenRefused, 'a proxy refusing the handshake with 401')
+  t.equal(exitForConnectError(undefined, 429), ExitCode.failure, 'a cap refusing the handshake')
+  t.equal(exitForConnectError(Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' }), undefined), ExitCode.network)
+})
+
+t.test('--once tells its own echo from the same text sent by another user or to another channel', async (t) => {
+  const answers = new AwaitedAnswers()
+  const frame = JSON.parse(answers.track('{"type":"chat","channel":"room:a","payload":{"n":1}}')) as Json
+  t.type(frame.requestId, 'string', 'a requestId is added for replies and error frames to name')
+  answers.receive('{"type":"connection_established","user":"me","connectionId":"c"}')
+  const echo = { type: 'chat', payload: { n: 1 }, timestamp: 1, requestId: 'server-side', channel: 'room:a', offset: 3 }
+  answers.receive(JSON.stringify({ ...echo, user: 'someone-else' }))
+  answers.receive(JSON.stringify({ ...echo, user: 'me', channel: 'room:b' }))
+  answers.receive(JSON.stringify({ ...echo, user: 'me', payload: { n: 2 } }))
+  t.equal(answers.waiting, 1, 'none of those is the echo')
+  // Key order differs from what was sent: the server re-serializes.
+  answers.receive(JSON.stringify({ offset: 3, user: 'me', payload: { n: 1 }, type: 'chat', channel: 'room:a', requestId: 'server-side', timestamp: 2 }))
+  t.equal(answers.waiting, 0)
+  t.equal(answers.refused, 0)
 })

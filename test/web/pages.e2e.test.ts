@@ -86,8 +86,8 @@ t.test('GET /docs/json: OpenAPI 3 with every route schema and the bearer scheme'
     requestBody: { content: { 'application/json': { schema: { properties: { grant_type: {}, username: {}, password: {}, refresh_token: {} } } } } },
     responses: { 200: { content: { 'application/json': { schema: { required: ['access_token', 'token_type', 'expires_in'] } } } }, 401: {} }
   })
-  t.match(doc.paths['/me']?.get, { security: [{ bearerAuth: [] }], responses: { 200: { content: { 'application/json': { schema: { properties: { username: {}, roles: {} } } } } } } })
-  t.match(doc.paths['/messages']?.post, { security: [{ bearerAuth: [] }], requestBody: { content: { 'application/json': { schema: { required: ['type'] } } } }, responses: { 202: {} } })
+  t.match(doc.paths['/me']?.get, { security: [{ oauth2Password: [] }, { bearerAuth: [] }], responses: { 200: { content: { 'application/json': { schema: { properties: { username: {}, roles: {} } } } } } } })
+  t.match(doc.paths['/messages']?.post, { security: [{ oauth2Password: [] }, { bearerAuth: [] }], requestBody: { content: { 'application/json': { schema: { required: ['type'] } } } }, responses: { 202: {} } })
   for (const hidden of ['/', '/admin', '/admin/', '/docs']) t.notOk(hidden in doc.paths, `${hidden} is not an API route`)
   const ui = await built.app.inject({ url: '/docs/' })
   t.equal(ui.statusCode, 200)
