@@ -6,6 +6,13 @@ import { handshakeCredentials } from './credentials.js'
 import type { SocketIoRegistry } from './registry.js'
 import { SocketIoClient } from './socket-client.js'
 
+/** A CONNECT on a session that has a client already: the session is closed, as Socket.IO closes one that connects twice. */
+function duplicate (registry: SocketIoRegistry, socket: Socket): boolean {
+  if (!registry.holds(socket.conn)) return false
+  socket.conn.close()
+  return true
+}
+
 export interface HandshakeDeps {
   readonly ctx: RealtimeContext
   readonly registry: SocketIoRegistry
@@ -26,6 +33,7 @@ export interface HandshakeDeps {
  */
 export async function admit (deps: HandshakeDeps, socket: Socket): Promise<SocketIoClient | CloseSpec> {
   const { ctx, registry } = deps
+  if (duplicate(registry, socket)) return Close.forbidden
   const { headers } = socket.handshake
   const ip = deps.ipOf(socket)
   const origin = headers.origin
@@ -43,6 +51,7 @@ export async function admit (deps: HandshakeDeps, socket: Socket): Promise<Socke
   const { principal } = outcome
   const max = ctx.config.wsMaxConnectionsPerUser
   if (ctx.hub.connectionsOf(principal.username) + registry.admittingOf(principal.username) >= max) return Close.tooManyConnections
+  if (duplicate(registry, socket)) return Close.forbidden
   const client = new SocketIoClient(socket, ctx, registry, { ip, userAgent }, principal)
   const counts = ctx.connectionCounts
   if (counts !== undefined) {

@@ -10,6 +10,8 @@ import type { SocketIoClient } from './socket-client.js'
 export class SocketIoRegistry {
   private readonly clients = new Set<SocketIoClient>()
   private readonly admitting = new Map<string, number>()
+  /** Engine.IO sessions that hold a client: one each (see `holds`). */
+  private readonly sessions = new WeakSet<object>()
 
   get size (): number {
     return this.clients.size
@@ -23,8 +25,20 @@ export class SocketIoRegistry {
     return this.admitting.get(username) ?? 0
   }
 
-  admitted (client: SocketIoClient): void {
+  /**
+   * Whether an Engine.IO session already has a client, admitted or open. A
+   * second CONNECT sent while the first is still being checked would
+   * otherwise make a second hub member on the same connection, getting every
+   * message twice; Socket.IO itself closes a session that sends a CONNECT
+   * once connected.
+   */
+  holds (session: object): boolean {
+    return this.sessions.has(session)
+  }
+
+  admitted (client: SocketIoClient, session: object): void {
     this.clients.add(client)
+    this.sessions.add(session)
     this.admitting.set(client.username, this.admittingOf(client.username) + 1)
   }
 
@@ -35,7 +49,8 @@ export class SocketIoRegistry {
     else this.admitting.set(client.username, n)
   }
 
-  removed (client: SocketIoClient): void {
+  removed (client: SocketIoClient, session: object): void {
     this.clients.delete(client)
+    this.sessions.delete(session)
   }
 }

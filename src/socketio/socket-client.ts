@@ -61,7 +61,7 @@ export class SocketIoClient implements HubClient, SocketView {
     this.channels = new Membership(ctx.hub, this, ctx.config.wsMaxSubscriptions)
     this.rate = new RateGuard(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst, ctx.clock)
     this.expiry = new ExpiryTimer(ctx.config.clockToleranceSeconds, () => { this.closeWith(Close.tokenExpired) })
-    registry.admitted(this)
+    registry.admitted(this, socket.conn)
     // Gone before or after it connected: Socket.IO reports no disconnect for a socket it never connected.
     socket.conn.once('close', () => { this.release() })
   }
@@ -141,7 +141,7 @@ export class SocketIoClient implements HubClient, SocketView {
     this.elevation.end()
     this.expiry.clear()
     this.ctx.hub.leave(this)
-    this.registry.removed(this)
+    this.registry.removed(this, this.socket.conn)
     if (this.leasedBy !== undefined) void this.ctx.connectionCounts?.release(this.leasedBy, this.connectionId)
   }
 

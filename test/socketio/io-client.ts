@@ -40,7 +40,12 @@ export class IoTestClient {
 
   /** Connects and waits for `connection_established`; rejects with the connect_error. */
   static async connect (url: string, options: IoOptions = {}): Promise<IoTestClient> {
-    const client = new IoTestClient(io(url, { ...DEFAULTS, ...options }))
+    return await IoTestClient.of(io(url, { ...DEFAULTS, ...options }))
+  }
+
+  /** Takes a socket made by the test itself, as an application makes it, and waits as `connect` does. */
+  static async of (socket: Socket): Promise<IoTestClient> {
+    const client = new IoTestClient(socket)
     await new Promise<void>((resolve, reject) => {
       client.socket.once('connect', () => { resolve() })
       client.socket.once('connect_error', (err) => {
