@@ -28,6 +28,8 @@ t.test('the second seed flow, verbatim: admin_auth with the PIN, then admin_comm
   const answered = new Promise((resolve) => { socket.once('admin_auth_response', resolve) })
   socket.emit('admin_auth', { token: PIN })
   t.match(await answered, { type: 'admin_auth_response', success: true, expiresAt: Math.floor(clock.now() / 1000) + ELEVATION_SECONDS })
+  // The test client's queue holds it too.
+  t.match(await client.next(), { event: 'admin_auth_response' })
 
   socket.emit('admin_command', { command: 'broadcast', message: 'maintenance at noon' })
   const system = await watcher.next()
