@@ -102,3 +102,16 @@ t.test('no token reaches the log', async (t) => {
   await IoTestClient.refused(built.url, { auth: { token: `${token}x` } })
   t.notMatch(built.logs(), token.split('.')[2] ?? token, 'no signature in any log line')
 })
+
+t.test('behind a trusted proxy the client address is X-Forwarded-For, as for HTTP and /ws', async (t) => {
+  for (const trust of ['127.0.0.1', '1', 'true']) {
+    const proxied = await build(t, { SOCKETIO_ENABLED: 'true', TRUST_PROXY: trust })
+    const { access_token: token } = await proxied.login()
+    const mark = await auditMark(proxied)
+    for (const transports of TRANSPORTS) {
+      const client = await IoTestClient.connect(proxied.url, { auth: { token }, transports: [...transports], extraHeaders: { 'x-forwarded-for': '203.0.113.7' } })
+      client.close()
+    }
+    t.match(await auditSince(proxied, 'ws_auth', mark), [{ ip: '203.0.113.7' }, { ip: '203.0.113.7' }], `TRUST_PROXY=${trust}`)
+  }
+})
