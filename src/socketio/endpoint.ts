@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { Server } from 'socket.io'
+import { Server, type DefaultEventsMap } from 'socket.io'
 import type { Config } from '../config.js'
 import { Close } from '../protocol/index.js'
 import { applyRoles } from '../realtime/channel-access.js'
@@ -23,12 +23,12 @@ interface SocketData {
  * are not used, so channels, fan-out across instances, revocations and kicks
  * all go through wsgate's hub and broker.
  */
-export async function startSocketIo (fastify: FastifyInstance, config: Config): Promise<void> {
+export function startSocketIo (fastify: FastifyInstance, config: Config): void {
   const ctx = fastify.realtimeContext
   const registry = new SocketIoRegistry()
   const path = config.socketIoPath
   leaveUpgradesUnder(fastify.server, `${path}/`)
-  const io = new Server<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>(fastify.server, {
+  const io = new Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketData>(fastify.server, {
     path,
     serveClient: false,
     // Same list as the HTTP API's CORS; every origin when none is configured (development).

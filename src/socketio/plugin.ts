@@ -9,5 +9,5 @@ import type { Config } from '../config.js'
 export default fp<{ config: Config }>(async (fastify, { config }) => {
   if (!config.socketIoEnabled) return
   const { startSocketIo } = await import('./endpoint.js')
-  await startSocketIo(fastify, config)
+  startSocketIo(fastify, config)
 }, { name: 'wsgate-socketio', dependencies: ['wsgate-realtime', 'wsgate-broker', 'wsgate-channels'] })
