@@ -26,6 +26,7 @@ import dbPlugin from './plugins/db.js'
 import jwtPlugin from './plugins/jwt.js'
 import passwordsPlugin from './plugins/passwords.js'
 import realtimePlugin from './realtime/plugin.js'
+import socketIoPlugin from './socketio/plugin.js'
 import webPages from './web/plugin.js'
 
 export interface BuildOptions {
@@ -96,6 +97,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(authPlugin, { config, clock })
   await app.register(realtimePlugin, { config, clock })
   await app.register(adminSocketPlugin, { config, clock })
+  await app.register(socketIoPlugin, { config })
   await app.register(authRoutes, { config })
   await app.register(adminUsersRoutes)
   await app.register(adminAuditRoutes)

@@ -81,6 +81,10 @@ export interface Config {
   readonly metricsToken: string | undefined
   /** The channel namespaces file (JSON or YAML); undefined = only the built-in namespaces, bare names open. */
   readonly channelsFile: string | undefined
+  /** The Socket.IO 4 endpoint for frontends migrating from Socket.IO; off by default (nothing of it is loaded). */
+  readonly socketIoEnabled: boolean
+  /** Where the Socket.IO endpoint listens (Socket.IO's `path` option), e.g. `/socket.io`. */
+  readonly socketIoPath: string
 }
 
 /** Fastify's `trustProxy`: off, on (any hop), a hop count, or a list of addresses/CIDRs. */
@@ -217,6 +221,12 @@ export function loadConfig (env: Env = process.env): Config {
     r.problems.push(`HTTP_HEADERS_TIMEOUT_MS (${httpTimeouts.headers}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${httpTimeouts.request})`)
   }
 
+  const socketIoPath = r.string('SOCKETIO_PATH', '/socket.io')
+  // Engine.IO matches it as a prefix of every request's URL, so it must be a plain path of its own.
+  if (!/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(socketIoPath)) {
+    r.problems.push(`SOCKETIO_PATH must be a path such as /socket.io: a leading /, then letters, digits or ._~- segments (got "${socketIoPath}")`)
+  }
+
   const config: Config = {
     host: r.string('HOST', '0.0.0.0'),
     port: r.int('PORT', 8000, 0, 65535),
@@ -271,7 +281,9 @@ export function loadConfig (env: Env = process.env): Config {
     wsRevalidateIntervalMs: r.int('WS_REVALIDATE_INTERVAL_MS', 30000, 50, 3600000),
     statsIntervalMs: r.int('STATS_INTERVAL_MS', 5000, 100, 3600000),
     metricsToken: r.raw('METRICS_TOKEN'),
-    channelsFile: r.raw('CHANNELS_FILE')
+    channelsFile: r.raw('CHANNELS_FILE'),
+    socketIoEnabled: r.bool('SOCKETIO_ENABLED', false),
+    socketIoPath
   }
 
   if (r.problems.length > 0) throw new ConfigError(r.problems)

@@ -45,7 +45,8 @@ export interface AuthAttempt {
   readonly ip: string
   readonly userAgent: string | null
   readonly token: string
-  readonly source: CredentialSource | 'message'
+  /** Where the token came from; `socketio-auth` is the `auth` object of a Socket.IO handshake. */
+  readonly source: CredentialSource | 'message' | 'socketio-auth'
 }
 
 /** Authenticates one token; logs (with a masked token, never the token), counts and audits the attempt. */

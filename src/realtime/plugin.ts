@@ -28,6 +28,8 @@ declare module 'fastify' {
     clusterStats: ClusterStats
     /** Where feature plugins register the socket message types they answer (see handlers.ts). */
     socketHandlers: MessageHandlers
+    /** What every socket shares, for other socket endpoints (Socket.IO) that join the same hub. */
+    realtimeContext: RealtimeContext
   }
 }
 
@@ -64,6 +66,7 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
       : new RedisConnectionCounts({ redis: fastify.redis, prefix: config.redisKeyPrefix, instanceId: fastify.instanceId, log: fastify.log, leaseMs: config.instanceLeaseSeconds * 1000 })
   }
   registerBuiltinHandlers(handlers, ctx)
+  fastify.decorate('realtimeContext', ctx)
 
   /** An admin changed a user's roles: that user's open sockets here take them, and leave channels they no longer allow. */
   function applyUserRoles (username: string, roles: readonly string[]): void {
