@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { metric, type CaseContext, type CaseOutcome } from './cases.js'
 import { startServer, type RunningServer, type ServerSetup } from './servers.js'
@@ -71,7 +71,12 @@ export async function reconnectStorm (ctx: CaseContext, setup: ServerSetup, scri
   }
   const upAt = nowUs()
   // From here on: the storm, without the replacement's own startup (module loading, migrations).
-  if (replacement !== undefined) process.kill(replacement.pid, 'SIGUSR2')
+  if (replacement !== undefined) {
+    writeFileSync(`${loopFile}.reset`, '')
+    // The probe takes it within 100 ms; figures read before that would include the startup.
+    const deadline = Date.now() + 2000
+    while (existsSync(`${loopFile}.reset`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   const reports = await Promise.all(clients.map(async (c) => await c.report))
   // The probe writes every 100 ms: let it write once more after the last socket is back.
   await new Promise((resolve) => setTimeout(resolve, 250))
