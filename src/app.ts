@@ -4,7 +4,7 @@ import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import type { DestinationStream } from 'pino'
 import { systemClock, type Clock } from './clock.js'
-import type { Config, TrustProxy } from './config.js'
+import type { Config } from './config.js'
 import adminAuditRoutes from './admin/audit-routes.js'
 import adminSocketPlugin from './admin/socket-plugin.js'
 import adminStatsRoute from './admin/stats-route.js'
@@ -16,6 +16,7 @@ import healthRoutes from './http/health.js'
 import metricsRoute from './http/metrics.js'
 import openapi from './http/openapi.js'
 import { clientErrorHandler } from './http/client-errors.js'
+import { trustProxyOption } from './http/client-ip.js'
 import { serializeRequest } from './http/logging.js'
 import auditPlugin from './plugins/audit.js'
 import brokerPlugin from './plugins/broker.js'
@@ -42,12 +43,6 @@ declare module 'fastify' {
     /** The clock of BuildOptions, for routes that keep their own time windows. */
     clock: Clock
   }
-}
-
-/** Fastify's types lack the hop-count form, so a count becomes the function it stands for. */
-function trustProxyOption (value: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof value === 'number') return (_address, hop) => hop < value
-  return typeof value === 'boolean' ? value : [...value]
 }
 
 /** Composition only: every behaviour lives in the plugins registered here. */

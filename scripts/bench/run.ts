@@ -21,6 +21,7 @@ import { profileFiles, summarizeProfile, threadOf } from './lib/profile.js'
 import { formatNumber, markdownReport, Results, targetRows, targetsText, textTable, type RunMeta } from './lib/report.js'
 import { distFingerprint, SERVER_LABEL, startServer, type RunningServer, type ServerSetup } from './lib/servers.js'
 import { runSoak, soakMarkdown, soakSvg } from './lib/soak.js'
+import { reconnectStorm } from './lib/storm.js'
 import { childFdLimit, freePort, killChildren, sleep } from './lib/spawn.js'
 import { SERVER_COLORS, panelsSvg, type Panel } from './lib/svg.js'
 import { WorkerPool } from './lib/workers.js'
@@ -38,6 +39,8 @@ interface Unit {
   readonly run: CaseRunner
   /** Start the server with the inspector (forced GCs and heap readings). */
   readonly inspect?: boolean
+  /** Stops the server itself (the reconnect storm replaces it): last, and its exit is no failure. */
+  readonly stopsServer?: boolean
 }
 
 /**
@@ -61,10 +64,21 @@ function sharedUnits (cases: readonly CaseName[]): Unit[] {
 }
 
 /** wsgate only: the others have no login. They run after the shared cases, in the same process. */
-function wsgateUnits (cases: readonly CaseName[]): Unit[] {
+function wsgateUnits (cases: readonly CaseName[], setup: ServerSetup): Unit[] {
   const units: Unit[] = []
   if (cases.includes('storm')) units.push({ name: 'storm', run: stormCase })
   if (cases.includes('token')) units.push({ name: 'token', run: tokenCase })
+  if (cases.includes('reconnect')) {
+    units.push({
+      name: 'reconnect',
+      stopsServer: true,
+      run: async (ctx, server) => {
+        const { replacement, ...outcome } = await reconnectStorm(ctx, setup, ctx.scripts, server)
+        await replacement?.stop()
+        return outcome
+      }
+    })
+  }
   return units
 }
 
@@ -101,6 +115,7 @@ function settingsText (opts: Options, cases: readonly CaseName[]): string {
   if (cases.includes('memory')) parts.push(`memory: ${opts.memory.map((n) => n.toLocaleString('en-US')).join(' and ')} idle sockets`)
   if (cases.includes('storm')) parts.push(`login storm: ${opts.stormSockets} sockets at ${opts.stormRate} msg/s, ${opts.stormConcurrency} wrong-password requests in flight`)
   if (cases.includes('token')) parts.push(`/token: ${opts.tokenConcurrency} logins in flight, bcrypt cost ${opts.bcryptCost}`)
+  if (cases.includes('reconnect')) parts.push(`reconnect storm: ${opts.reconnectSockets.toLocaleString('en-US')} sockets, wsgate stopped (1001 to all) and replaced on the same port and database, clients reconnecting with the SDK's backoff and full jitter`)
   parts.push(`load: ${opts.clients} socket processes + 1 publisher + 1 HTTP process`)
   return `Settings — ${parts.join('; ')}.`
 }
@@ -150,8 +165,8 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
   const warnings: string[] = []
   const details: Array<{ round: number, server: ServerName, case: string, details: Record<string, unknown>, warnings: string[] }> = []
   const shared = sharedUnits(opts.cases)
-  const wsgateOnly = opts.servers.includes('wsgate') ? wsgateUnits(opts.cases) : []
-  if (shared.length === 0 && wsgateOnly.length === 0) throw new UsageError('nothing to run: storm and token need wsgate in --servers')
+  const wsgateOnly = opts.servers.includes('wsgate') ? wsgateUnits(opts.cases, setup) : []
+  if (shared.length === 0 && wsgateOnly.length === 0) throw new UsageError('nothing to run: storm, token and reconnect need wsgate in --servers')
   const wsgateEnv: Record<string, Record<string, string>> = {}
   const outDir = resolve(opts.out)
   const base = `${stamp(new Date(meta.date))}-${meta.mode}`
@@ -181,7 +196,7 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
       log(`  warning: ${message}`)
     }
     try {
-      for (const { name, run } of units) {
+      for (const { name, run, stopsServer } of units) {
         const caseStart = Date.now()
         try {
           const outcome = await run(ctx, running)
@@ -196,6 +211,7 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
           log(`  ${message}`)
           await ctx.pool.closeAll().catch(() => {})
         }
+        if (stopsServer === true) break
         if (!running.alive) {
           warnings.push(`round ${round + 1}: ${SERVER_LABEL[server]} exited during ${name} (log: ${running.logFile})`)
           break
@@ -293,7 +309,7 @@ async function runBench (opts: Options, ctx: CaseContext, setup: ServerSetup, me
   const fullMeta: RunMeta = { ...meta, loadEnd: loadAverage(), seconds }
   const memoryKey = `memory.kb@${opts.memory[opts.memory.length - 1] ?? 0}`
   const targets = targetRows(results, memoryKey)
-  const settings = settingsText(opts, opts.cases.filter((c) => opts.servers.includes('wsgate') || !['fanout2', 'channels', 'storm', 'token'].includes(c)))
+  const settings = settingsText(opts, opts.cases.filter((c) => opts.servers.includes('wsgate') || !['fanout2', 'channels', 'storm', 'token', 'reconnect'].includes(c)))
 
   log('')
   log(textTable(results, opts.servers))
@@ -408,7 +424,7 @@ async function main (): Promise<number> {
   }
   log(`${meta.mode} run: ${opts.mode === 'soak' ? 'wsgate' : opts.servers.map((s) => SERVER_LABEL[s]).join(', ')}; ${meta.cores} cores; load average ${meta.loadStart}; scratch ${tmpDir}`)
   const pool = await WorkerPool.start(scripts.load, opts.clients)
-  const ctx: CaseContext = { opts, pool, scripts: { bcryptTime: scripts['bcrypt-time'] }, log }
+  const ctx: CaseContext = { opts, pool, scripts: { bcryptTime: scripts['bcrypt-time'], stormClients: scripts['storm-clients'], loopProbe: scripts['loop-probe'] }, log }
   try {
     if (opts.mode === 'soak') await soak(opts, ctx, setup, meta)
     else await runBench(opts, ctx, setup, meta, started)

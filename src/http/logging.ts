@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { IncomingHttpHeaders } from 'node:http'
 
 /** A parameter name shown as it came: short and plain, so it cannot be a credential itself. */
 const PLAIN_NAME = /^[A-Za-z0-9_.%+\-[\]]{1,32}$/
@@ -32,8 +32,16 @@ export function redactUrl (url: string): string {
   return out
 }
 
+/** What the request serializer reads: a FastifyRequest, or the same fields of an upgrade handled outside Fastify. */
+export interface LoggedRequest {
+  readonly method: string
+  readonly url: string
+  readonly ip: string
+  readonly headers: IncomingHttpHeaders
+}
+
 /** The request serializer: no headers (Authorization, Sec-WebSocket-Protocol) and no query values. */
-export function serializeRequest (request: FastifyRequest): Record<string, unknown> {
+export function serializeRequest (request: LoggedRequest): Record<string, unknown> {
   return {
     method: request.method,
     url: redactUrl(request.url),

@@ -1,5 +1,3 @@
-import type { Socket } from 'node:net'
-
 export interface AdmissionLimits {
   /** Sockets of any state from one IP. */
   readonly maxPerIp: number
@@ -14,6 +12,12 @@ export type Refusal = 'connectionsPerIp' | 'pendingPerIp' | 'pendingTotal'
 /** A pending socket's place; given back when it authenticates, or when its TCP socket closes. */
 export interface PendingSlot {
   authenticated (): void
+}
+
+/** The TCP socket whose close gives a place back (a net.Socket; an upgrade's is typed as a Duplex). */
+export interface HeldSocket {
+  readonly destroyed: boolean
+  once (event: 'close', listener: () => void): unknown
 }
 
 export type Admitted = { readonly ok: true, readonly slot: PendingSlot } | { readonly ok: false, readonly refusal: Refusal }
@@ -40,7 +44,7 @@ export class Admission {
   constructor (private readonly limits: AdmissionLimits) {}
 
   /** Admits a handshake from `ip` (`pending`: it carries no credentials) and holds its place until `socket` closes. */
-  admit (ip: string, pending: boolean, socket: Socket): Admitted {
+  admit (ip: string, pending: boolean, socket: HeldSocket): Admitted {
     if ((this.allByIp.get(ip) ?? 0) >= this.limits.maxPerIp) return { ok: false, refusal: 'connectionsPerIp' }
     if (pending) {
       // The per-IP cap first: one noisy address is told 429, not everyone 503.

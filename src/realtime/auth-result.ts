@@ -49,16 +49,10 @@ export interface AuthAttempt {
   readonly source: CredentialSource | 'message' | 'socketio-auth'
 }
 
-/** Authenticates one token; logs (with a masked token, never the token), counts and audits the attempt. */
-export async function authenticateSocket (deps: SocketAuthDeps, attempt: AuthAttempt, log: FastifyBaseLogger): Promise<AuthOutcome> {
+/** Checks one token; counts and audits the attempt. The caller logs it. */
+export async function checkSocketToken (deps: SocketAuthDeps, attempt: AuthAttempt): Promise<AuthOutcome> {
   const outcome = await deps.authenticator.authenticate(attempt.token)
-  const fields = { ip: attempt.ip, source: attempt.source, token: maskToken(attempt.token) }
   deps.stats.auth(outcome.ok)
-  if (outcome.ok) {
-    log.info({ ...fields, user: outcome.principal.username, outcome: 'success' }, 'websocket auth succeeded')
-  } else {
-    log.info({ ...fields, outcome: 'failure', failure: outcome.failure }, 'websocket auth failed')
-  }
   deps.audit.record({
     kind: 'ws_auth',
     // A failed token names no one we can trust; record the claimed subject only when verified.
@@ -71,16 +65,28 @@ export async function authenticateSocket (deps: SocketAuthDeps, attempt: AuthAtt
   return outcome
 }
 
+/** Authenticates one token; logs (with a masked token, never the token), counts and audits the attempt. */
+export async function authenticateSocket (deps: SocketAuthDeps, attempt: AuthAttempt, log: FastifyBaseLogger): Promise<AuthOutcome> {
+  const outcome = await checkSocketToken(deps, attempt)
+  const fields = { ip: attempt.ip, source: attempt.source, token: maskToken(attempt.token) }
+  if (outcome.ok) {
+    log.info({ ...fields, user: outcome.principal.username, outcome: 'success' }, 'websocket auth succeeded')
+  } else {
+    log.info({ ...fields, outcome: 'failure', failure: outcome.failure }, 'websocket auth failed')
+  }
+  return outcome
+}
+
 /**
  * Runs before the upgrade, for a handshake that carries credentials (one
- * without is accepted pending a first `authenticate`).
+ * without is accepted pending a first `authenticate`). Counts and audits;
+ * the handshake's one log line is the caller's.
  */
-export async function authenticateHandshake (deps: SocketAuthDeps, credentials: Exclude<Credentials, { kind: 'none' }>, ip: string, userAgent: string | null, log: FastifyBaseLogger): Promise<SocketAuth> {
+export async function authenticateHandshake (deps: SocketAuthDeps, credentials: Exclude<Credentials, { kind: 'none' }>, ip: string, userAgent: string | null): Promise<SocketAuth> {
   if (credentials.kind === 'ambiguous') {
-    log.info({ ip, outcome: 'failure', failure: 'invalid' }, 'websocket auth failed: token given more than once')
     deps.stats.auth(false)
     deps.audit.record({ kind: 'ws_auth', username: null, ip, userAgent, outcome: 'failure', reason: 'Invalid token (token given more than once)' })
     return { ok: false, failure: 'invalid' }
   }
-  return await authenticateSocket(deps, { ip, userAgent, token: credentials.token, source: credentials.source }, log)
+  return await checkSocketToken(deps, { ip, userAgent, token: credentials.token, source: credentials.source })
 }

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import websocket from '@fastify/websocket'
+import { WebSocketServer } from 'ws'
 import type { Clock } from '../clock.js'
 import { BEARER_SUBPROTOCOL, Close } from '../protocol/index.js'
 import type { Config } from '../config.js'
@@ -19,6 +19,7 @@ import { closeEverySocket } from './shutdown.js'
 import { ChannelPresence } from './channel-presence.js'
 import { ClusterStats } from './cluster-stats.js'
 import { RealtimeStats } from './stats.js'
+import { UpgradeRouter } from './upgrade.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +31,8 @@ declare module 'fastify' {
     socketHandlers: MessageHandlers
     /** What every socket shares, for other socket endpoints (Socket.IO) that join the same hub. */
     realtimeContext: RealtimeContext
+    /** The one owner of the server's `upgrade` event: another WebSocket endpoint claims its path here (see upgrade.ts). */
+    upgrades: UpgradeRouter
   }
 }
 
@@ -87,26 +90,27 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     }
   })
 
-  await fastify.register(websocket, {
-    options: {
-      maxPayload: config.wsMaxPayload,
-      // Off by default (CPU and memory per socket); ws applies maxPayload after inflation.
-      perMessageDeflate: config.wsPerMessageDeflate,
-      // Select `bearer` when offered so the browser accepts the handshake; the
-      // token that follows it is never echoed back.
-      handleProtocols: (protocols) => protocols.has(BEARER_SUBPROTOCOL) ? BEARER_SUBPROTOCOL : false
-    },
-    errorHandler: (err, socket, request) => {
-      request.log.error({ err }, 'websocket handler failed')
-      socket.close(Close.internalError.code, Close.internalError.reason)
-    },
-    preClose: (done) => {
-      const sockets = closeEverySocket(fastify.websocketServer, ctx.connections, done)
-      fastify.log.info({ sockets }, 'closing every socket with 1001')
-    }
+  // No server of its own: the upgrade router hands it the sockets that pass the handshake.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.wsMaxPayload,
+    // Off by default (CPU and memory per socket); ws applies maxPayload after inflation.
+    perMessageDeflate: config.wsPerMessageDeflate,
+    // Select `bearer` when offered so the browser accepts the handshake; the
+    // token that follows it is never echoed back.
+    handleProtocols: (protocols) => protocols.has(BEARER_SUBPROTOCOL) ? BEARER_SUBPROTOCOL : false
+  })
+  const upgrades = new UpgradeRouter((err, path) => { fastify.log.error({ err, path }, 'websocket upgrade failed') })
+  upgrades.attach(fastify.server)
+  fastify.decorate('upgrades', upgrades)
+  let closing = false
+  fastify.addHook('preClose', (done) => {
+    closing = true
+    const sockets = closeEverySocket(wss, ctx.connections, done)
+    fastify.log.info({ sockets }, 'closing every socket with 1001')
   })
 
-  const heartbeat = startHeartbeat(fastify.websocketServer, config.wsPingIntervalMs)
+  const heartbeat = startHeartbeat(wss, config.wsPingIntervalMs)
   const revalidation = startRevalidation(hub, fastify.sessionStore, fastify.users, config.wsRevalidateIntervalMs, fastify.log)
   // Revocations published while Redis was down never arrived here: ask the database at once.
   fastify.broker.onReconnect(() => {
@@ -124,9 +128,10 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     revalidation.stop()
     clearInterval(statsTicker)
     stats.close()
+    upgrades.detach()
     await ctx.connectionCounts?.close()
   })
 
-  await fastify.register(realtimeRoutes, { ctx })
+  await fastify.register(realtimeRoutes, { ctx, wss, upgrades, closing: () => closing })
   await fastify.register(messagesRoute)
 }, { name: 'wsgate-realtime', dependencies: ['wsgate-auth', 'wsgate-broker', 'wsgate-audit', 'wsgate-redis', 'wsgate-channels', 'wsgate-channel-state'] })

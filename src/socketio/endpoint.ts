@@ -9,7 +9,6 @@ import { refusalError } from './refusal.js'
 import { SocketIoRegistry } from './registry.js'
 import { EngineSessions } from './sessions.js'
 import type { SocketIoClient } from './socket-client.js'
-import { leaveUpgradesUnder } from './upgrades.js'
 
 /** What the handshake middleware leaves on a socket for the `connection` handler. */
 interface SocketData {
@@ -27,7 +26,8 @@ export function startSocketIo (fastify: FastifyInstance, config: Config): void {
   const ctx = fastify.realtimeContext
   const registry = new SocketIoRegistry()
   const path = config.socketIoPath
-  leaveUpgradesUnder(fastify.server, `${path}/`)
+  // The upgrade router (src/realtime/upgrade.ts) leaves this path to Engine.IO's own upgrade listener.
+  fastify.upgrades.claim(`${path}/`)
   const io = new Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketData>(fastify.server, {
     path,
     serveClient: false,

@@ -46,7 +46,11 @@ export async function admit (deps: HandshakeDeps, socket: Socket): Promise<Socke
   if (credentials.kind === 'none') return Close.missingToken
   const outcome = credentials.kind === 'auth'
     ? await authenticateSocket(ctx, { ip, userAgent, token: credentials.token, source: 'socketio-auth' }, ctx.log)
-    : await authenticateHandshake(ctx, credentials, ip, userAgent, ctx.log)
+    : await authenticateHandshake(ctx, credentials, ip, userAgent)
+  if (credentials.kind !== 'auth') {
+    // authenticateSocket logs its own line; the handshake's other credential forms get the same one here.
+    ctx.log.info({ ip, source: `socketio-${credentials.kind}`, outcome: outcome.ok ? 'success' : 'failure', ...(outcome.ok ? { user: outcome.principal.username } : { failure: outcome.failure }) }, outcome.ok ? 'websocket auth succeeded' : 'websocket auth failed')
+  }
   if (!outcome.ok) return closeFor(outcome.failure)
   const { principal } = outcome
   const max = ctx.config.wsMaxConnectionsPerUser

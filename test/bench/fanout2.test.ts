@@ -43,7 +43,7 @@ t.test('fanout2 splits subscribers over two instances on Redis, delivers every m
   if (pool.status === 'fulfilled') t.teardown(async () => { await pool.value.stop() })
   if (pair.status === 'rejected') throw pair.reason
   if (pool.status === 'rejected') throw pool.reason
-  const ctx: CaseContext = { opts: parseArgs(['--smoke', '--subscribers', '7', '--seconds', '0.1']), pool: pool.value, scripts: { bcryptTime: '' }, log: () => {} }
+  const ctx: CaseContext = { opts: parseArgs(['--smoke', '--subscribers', '7', '--seconds', '0.1']), pool: pool.value, scripts: { bcryptTime: '', stormClients: '', loopProbe: '' }, log: () => {} }
 
   const one = { cpuUs: 10, rate: 1000, rateCpuUs: 20 }
   const outcome = await fanout2Case(ctx, pair.value, one)

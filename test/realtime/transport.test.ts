@@ -1,11 +1,10 @@
+import type { IncomingMessage } from 'node:http'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
-import WebSocket from 'ws'
-import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
+import WebSocket, * as wsModule from 'ws'
 import { encodeTextFrame } from '../../src/realtime/frame.js'
-import { build, tempDir, testEnv, waitFor } from '../helper.js'
+import { build, waitFor } from '../helper.js'
 import { TestSocket, closedWithin } from '../ws-client.js'
 
 // What travels between the hub and its sockets: frames at every length,
@@ -30,7 +29,8 @@ interface SenderOracle {
 const LENGTHS = [0, 1, 125, 126, 127, 65_535, 65_536, 70_000]
 
 t.test('frames match ws\'s own framing at every length boundary', async (t) => {
-  const { Sender } = WebSocket as unknown as SenderOracle
+  // ws's ESM entry exports Sender by name; its default export (the CommonJS one's WebSocket) does not carry it.
+  const { Sender } = wsModule as unknown as SenderOracle
   for (const length of LENGTHS) {
     const text = 'é'.repeat(Math.floor(length / 2)) + 'x'.repeat(length % 2)
     const expected = Buffer.concat(Sender.frame(Buffer.from(text), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }))
@@ -122,20 +122,15 @@ t.test('when on, broadcasts still arrive and maxPayload applies after inflation'
 })
 
 t.test('an open socket does not keep its HTTP request alive', async (t) => {
-  // An app of its own: the hook that tracks requests must be added before it listens.
-  const app = await buildApp(loadConfig(testEnv(tempDir(t), { LOG_LEVEL: 'warn' })))
-  t.teardown(async () => { await app.close() })
+  // The upgrade requests are tracked from a listener of the same server's 'upgrade' event.
   const requests: Array<WeakRef<object>> = []
-  app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/ws')) requests.push(new WeakRef(request))
-  })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('not listening')
-  const login = await app.inject({ method: 'POST', url: '/token', payload: { username: 'user', password: 'password' } })
-  const token = login.json<{ access_token: string }>().access_token
+  const track = (request: IncomingMessage): void => {
+    if (request.url?.startsWith('/ws') === true) requests.push(new WeakRef(request))
+  }
+  built.app.server.on('upgrade', track)
+  t.teardown(() => { built.app.server.removeListener('upgrade', track) })
   const sockets: TestSocket[] = []
-  for (let i = 0; i < 5; i++) sockets.push(await TestSocket.connect(`ws://127.0.0.1:${address.port}/ws?token=${token}`))
+  for (let i = 0; i < 5; i++) sockets.push(await TestSocket.connect(`${built.wsUrl}/ws?token=${token}`))
   t.equal(requests.length, 5)
   const alive = (): number => requests.filter((r) => r.deref() !== undefined).length
   // What the handshake's callbacks still hold is let go a few ticks later: collect until none is left.

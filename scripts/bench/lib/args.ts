@@ -5,7 +5,7 @@ import { redactUrl } from '../../../src/config.js'
  * `--quick` default; an explicit flag wins over both.
  */
 
-export const CASES = ['handshake', 'fanout', 'fanout2', 'channels', 'memory', 'storm', 'token'] as const
+export const CASES = ['handshake', 'fanout', 'fanout2', 'channels', 'memory', 'storm', 'token', 'reconnect'] as const
 export type CaseName = (typeof CASES)[number]
 
 export const SERVERS = ['raw', 'sio', 'wsgate'] as const
@@ -35,6 +35,8 @@ export interface Options {
   readonly stormSockets: number
   readonly stormRate: number
   readonly stormConcurrency: number
+  /** Reconnect storm: sockets on the wsgate that is restarted under them. */
+  readonly reconnectSockets: number
   /** /token case. */
   readonly tokenConcurrency: number
   readonly bcryptCost: number
@@ -75,11 +77,11 @@ separate load-generator processes over 127.0.0.1. Rounds are interleaved
   --smoke                 checks that the whole pipeline runs, in a second or two:
                           1 round, tiny sizes, 0.2 s phases, no settling pauses;
                           its figures mean nothing (channels only when --case names it)
-  --case LIST             handshake,fanout,fanout2,channels,memory,storm,token (default:
-                          all; fanout2 and channels bring fanout along: they are compared
-                          with it)
-  --servers LIST          raw,sio,wsgate (default: all; fanout2, channels, storm and
-                          token are wsgate only)
+  --case LIST             handshake,fanout,fanout2,channels,memory,storm,token,reconnect
+                          (default: all; fanout2 and channels bring fanout along: they are
+                          compared with it)
+  --servers LIST          raw,sio,wsgate (default: all; fanout2, channels, storm, token and
+                          reconnect are wsgate only)
   --rounds N              rounds per case (default 5, quick 2)
   --seconds S             length of each measured phase (default 4, quick 1; at least 1
                           except with --smoke)
@@ -96,6 +98,9 @@ separate load-generator processes over 127.0.0.1. Rounds are interleaved
   --storm-sockets N       login storm subscribers (default 200)
   --storm-rate N          login storm messages/s (default 50)
   --storm-concurrency N   wrong-password requests in flight (default 16)
+  --reconnect-sockets N   reconnect storm: sockets on the wsgate that is restarted
+                          under them, reconnecting with the SDK's backoff and jitter
+                          (default 5000, quick 2000)
   --redis URL             the Redis of fanout2's two wsgate instances, each run under a
                           key prefix of its own (default redis://127.0.0.1:6379)
   --token-concurrency N   login requests in flight (default 8)
@@ -144,7 +149,7 @@ function listOf<T extends string> (flag: string, value: string, allowed: readonl
 /** Flags that take a value; the rest are booleans. */
 const VALUE_FLAGS = new Set([
   'case', 'cases', 'servers', 'server', 'rounds', 'seconds', 'handshakes', 'concurrency', 'subscribers', 'size', 'rate', 'window',
-  'memory', 'redis', 'channels', 'recover-clients', 'recover-messages', 'storm-sockets', 'storm-rate', 'storm-concurrency', 'token-concurrency', 'bcrypt-cost', 'clients', 'env', 'out',
+  'memory', 'redis', 'channels', 'recover-clients', 'recover-messages', 'reconnect-sockets', 'storm-sockets', 'storm-rate', 'storm-concurrency', 'token-concurrency', 'bcrypt-cost', 'clients', 'env', 'out',
   'minutes', 'sockets', 'trickle', 'sample-seconds'
 ])
 const BOOLEAN_FLAGS = new Set(['quick', 'smoke', 'no-build', 'profile', 'help', 'h'])
@@ -232,6 +237,7 @@ export function parseArgs (argv: readonly string[]): Options {
     stormSockets: pick('storm-sockets', int(), 200, 200, 10),
     stormRate: pick('storm-rate', positiveNumber, 50, 50),
     stormConcurrency: pick('storm-concurrency', int(), 16, 16),
+    reconnectSockets: pick('reconnect-sockets', int(), 5000, 2000, 20),
     tokenConcurrency: pick('token-concurrency', int(), 8, 8, 2),
     bcryptCost: pick('bcrypt-cost', int(4), 10, 10),
     channels: pick('channels', int(2), 1000, 1000, 20),

@@ -29,7 +29,7 @@ export interface CaseOutcome {
 export interface CaseContext {
   readonly opts: Options
   readonly pool: WorkerPool
-  readonly scripts: { readonly bcryptTime: string }
+  readonly scripts: { readonly bcryptTime: string, readonly stormClients: string, readonly loopProbe: string }
   readonly log: (line: string) => void
 }
 

@@ -11,7 +11,9 @@ export const CHILDREN = {
   'raw-ws-server': 'raw-ws-server.ts',
   'socketio-server': 'socketio-server.ts',
   load: 'load.ts',
-  'bcrypt-time': 'bcrypt-time.ts'
+  'bcrypt-time': 'bcrypt-time.ts',
+  'storm-clients': 'storm-clients.ts',
+  'loop-probe': 'loop-probe.ts'
 } as const
 
 export type ChildName = keyof typeof CHILDREN

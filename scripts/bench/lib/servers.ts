@@ -268,7 +268,8 @@ async function startWsgate (setup: ServerSetup, options: StartOptions): Promise<
   const script = join(setup.repo, 'dist', 'src', 'server.js')
   if (!existsSync(script)) throw new Error(`${script} is missing: run "npm run build" (or drop --no-build)`)
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort()
+    // A replacement (the reconnect storm's restart) takes its predecessor's port.
+    const port = setup.wsgateEnv.PORT !== undefined ? Number(setup.wsgateEnv.PORT) : await freePort()
     started++
     const env: NodeJS.ProcessEnv = { ...process.env }
     for (const key of envExampleKeys(envExample)) Reflect.deleteProperty(env, key)
