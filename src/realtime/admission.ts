@@ -16,7 +16,8 @@ export interface PendingSlot {
 
 /** The TCP socket whose close gives a place back (a net.Socket; an upgrade's is typed as a Duplex). */
 export interface HeldSocket {
-  readonly destroyed: boolean
+  /** A TCP socket's; an Engine.IO session has none (it is live until its 'close'). */
+  readonly destroyed?: boolean
   once (event: 'close', listener: () => void): unknown
 }
 
@@ -44,6 +45,11 @@ export class Admission {
   constructor (private readonly limits: AdmissionLimits) {}
 
   /** Admits a handshake from `ip` (`pending`: it carries no credentials) and holds its place until `socket` closes. */
+  /** Whether `ip` is under its cap of sockets of any state: a look before a handshake that admits later. */
+  hasRoomFor (ip: string): boolean {
+    return (this.allByIp.get(ip) ?? 0) < this.limits.maxPerIp
+  }
+
   admit (ip: string, pending: boolean, socket: HeldSocket): Admitted {
     if ((this.allByIp.get(ip) ?? 0) >= this.limits.maxPerIp) return { ok: false, refusal: 'connectionsPerIp' }
     if (pending) {
@@ -68,7 +74,7 @@ export class Admission {
       leavePending()
       add(this.allByIp, ip, -1)
     }
-    if (socket.destroyed) release()
+    if (socket.destroyed === true) release()
     else socket.once('close', release)
     return { ok: true, slot: { authenticated: leavePending } }
   }

@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Broker } from '../broker/broker.js'
+import type { Admission } from './admission.js'
 import type { ChannelLog } from '../channels/history.js'
 import type { Presence } from '../channels/presence.js'
 import type { ChannelPresence } from './channel-presence.js'
@@ -37,4 +38,6 @@ export interface RealtimeContext {
   readonly channelLog: ChannelLog
   readonly presence: Presence
   readonly channelPresence: ChannelPresence
+  /** The handshake caps per IP and on pending sockets, shared by every socket endpoint. */
+  readonly admission: Admission
 }

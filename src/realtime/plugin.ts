@@ -16,6 +16,7 @@ import { startRevalidation } from './revalidate.js'
 import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
 import { closeEverySocket } from './shutdown.js'
+import { Admission } from './admission.js'
 import { ChannelPresence } from './channel-presence.js'
 import { ClusterStats } from './cluster-stats.js'
 import { RealtimeStats } from './stats.js'
@@ -48,6 +49,7 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
   const handlers = new MessageHandlers(publishHandler(fastify.channelLog, policy))
   fastify.decorate('socketHandlers', handlers)
   const ctx: RealtimeContext = {
+    admission: new Admission({ maxPerIp: config.wsMaxConnectionsPerIp, maxPending: config.wsMaxPending, maxPendingPerIp: config.wsMaxPendingPerIp }),
     hub,
     broker: fastify.broker,
     channelPolicy: policy,

@@ -2,7 +2,6 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { WebSocketServer } from 'ws'
 import { errorBody } from '../errors.js'
 import { clientIpOf } from '../http/client-ip.js'
-import { Admission } from './admission.js'
 import type { RealtimeContext } from './context.js'
 import { realtimeHandshake } from './upgrade-handshake.js'
 import type { UpgradeRouter } from './upgrade.js'
@@ -23,7 +22,7 @@ export interface RealtimeRoutesOptions {
  */
 const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (fastify, { ctx, wss, upgrades, closing }) => {
   const { config } = ctx
-  const admission = new Admission({ maxPerIp: config.wsMaxConnectionsPerIp, maxPending: config.wsMaxPending, maxPendingPerIp: config.wsMaxPendingPerIp })
+  const { admission } = ctx
   const deps = {
     ctx,
     wss,

@@ -7,7 +7,7 @@ import { clientIpOf } from './client-ip.js'
 import { admit, type HandshakeDeps } from './handshake.js'
 import { refusalError } from './refusal.js'
 import { SocketIoRegistry } from './registry.js'
-import { EngineSessions } from './sessions.js'
+import { EngineSessions, type EngineSession } from './sessions.js'
 import type { SocketIoClient } from './socket-client.js'
 
 /** What the handshake middleware leaves on a socket for the `connection` handler. */
@@ -44,12 +44,30 @@ export function startSocketIo (fastify: FastifyInstance, config: Config): void {
 
   const sessions = new EngineSessions(io, clientIpOf(config.trustProxy))
   const allowedOrigins = config.corsOrigins === undefined ? undefined : new Set(config.corsOrigins)
-  const deps: HandshakeDeps = { ctx, registry, allowedOrigins, ipOf: (socket) => sessions.ipOf(socket.conn) ?? socket.handshake.address }
+  // WS_MAX_CONNECTIONS_PER_IP counts Engine.IO sessions with /ws sockets: an address over it is refused
+  // at its CONNECT (connect_error "Too many connections") and its session closed.
+  const overCap = new WeakSet<object>()
+  io.engine.on('connection', (session: EngineSession) => {
+    const admitted = ctx.admission.admit(sessions.ipOf(session) ?? '', false, session)
+    if (admitted.ok) return
+    ctx.stats.refusedHandshakes[admitted.refusal]++
+    overCap.add(session)
+  })
+  const deps: HandshakeDeps = {
+    ctx,
+    registry,
+    allowedOrigins,
+    ipOf: (socket) => sessions.ipOf(socket.conn) ?? socket.handshake.address,
+    overIpCap: (socket) => overCap.has(socket.conn)
+  }
 
   io.use((socket, next) => {
     admit(deps, socket).then((admitted) => {
       if ('code' in admitted) {
         next(refusalError(admitted))
+        // Not admitted, so not counted: it must not stay open either. Socket.IO writes the refusal on a
+        // later tick; engine.io's close waits for its write buffer to drain, so the client still reads it.
+        if (overCap.has(socket.conn)) setImmediate(() => { socket.conn.close() })
         return
       }
       socket.data.client = admitted

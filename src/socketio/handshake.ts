@@ -20,6 +20,8 @@ export interface HandshakeDeps {
   readonly allowedOrigins: ReadonlySet<string> | undefined
   /** The client address of an Engine.IO session, read when it opened. */
   readonly ipOf: (socket: Socket) => string
+  /** True when the session was over its address's cap of sockets (both kinds together) when it opened. */
+  readonly overIpCap: (socket: Socket) => boolean
 }
 
 /**
@@ -34,6 +36,7 @@ export interface HandshakeDeps {
 export async function admit (deps: HandshakeDeps, socket: Socket): Promise<SocketIoClient | CloseSpec> {
   const { ctx, registry } = deps
   if (duplicate(registry, socket)) return Close.forbidden
+  if (deps.overIpCap(socket)) return Close.tooManyConnections
   const { headers } = socket.handshake
   const ip = deps.ipOf(socket)
   const origin = headers.origin

@@ -55,3 +55,19 @@ t.test('the message rate per socket: a warning, then a disconnect', async (t) =>
   const before = await other.until((item) => item.event === 'message' && item.payload.n === 5)
   t.same(before.map((item) => item.payload.n), [1, 2], 'another socket of the same user has its own bucket, and saw only what was let through')
 })
+
+t.test('sockets per IP count both kinds: WS_MAX_CONNECTIONS_PER_IP', async (t) => {
+  const capped = await build(t, { SOCKETIO_ENABLED: 'true', WS_MAX_CONNECTIONS_PER_IP: '2' })
+  const { access_token: own } = await capped.login()
+  const ws = await TestSocket.connect(`${capped.wsUrl}/ws?token=${own}`)
+  const io1 = await IoTestClient.connect(capped.url, { auth: { token: own } })
+  t.same(await IoTestClient.refused(capped.url, { auth: { token: own } }), { message: 'Too many connections', data: { code: 'too_many_connections', closeCode: 1013 } }, 'a third, over Socket.IO, is refused')
+  await t.rejects(TestSocket.open(`${capped.wsUrl}/ws?token=${own}`), /429/, 'and so is a third over /ws')
+  io1.close()
+  await waitFor(() => capped.app.hub.size === 1, 3000, 'the Socket.IO place is given back')
+  const io2 = await IoTestClient.connect(capped.url, { auth: { token: own }, transports: ['polling'] })
+  t.pass('a place freed by Socket.IO is taken again, over polling')
+  const stats = capped.app.realtimeStats.refusedHandshakes
+  t.ok(stats.connectionsPerIp >= 2, `refusals are counted (${stats.connectionsPerIp})`)
+  for (const s of [ws, io2]) s.close()
+})
