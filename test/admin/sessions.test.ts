@@ -1,7 +1,8 @@
 import t from 'tap'
 import { build } from '../helper.js'
 import { TestSocket, closedWithin } from '../ws-client.js'
-import { adminActions, auditMark, call, loginAdmin } from './admin.js'
+import { freshPostgres } from '../services.js'
+import { adminActions, auditMark, call, loginAdmin, loginRoot } from './admin.js'
 
 // One app for the file and one admin, root; each test works on users of its own.
 const built = await build(t)
@@ -92,4 +93,21 @@ t.test('GET /admin/audit filters by ip', async (t) => {
   t.ok(items.every((item) => item.ip === '127.0.0.1'))
   const none = await call(built, token, { method: 'GET', url: '/admin/audit?ip=10.9.9.9' })
   t.same(none.json(), { items: [], next: null })
+})
+
+t.test('on Postgres: the same list, revoke and ip filter', async (t) => {
+  const pg = await build(t, { DATABASE_URL: await freshPostgres(t) })
+  const pgToken = await loginAdmin(pg)
+  const own = (await call(pg, pgToken, { method: 'GET', url: '/admin/users/root/sessions' })).json<{ sessions: Listed[] }>().sessions
+  t.same(own.map((s) => s.id), [sidOf(pgToken)], 'root\'s one login')
+  const second = await loginRoot(pg)
+  const both = (await call(pg, pgToken, { method: 'GET', url: '/admin/users/root/sessions' })).json<{ sessions: Listed[] }>().sessions
+  t.same(new Set(both.map((s) => s.id)), new Set([sidOf(pgToken), sidOf(second)]))
+  t.equal((await call(pg, pgToken, { method: 'DELETE', url: `/admin/users/root/sessions/${sidOf(second)}` })).statusCode, 204)
+  const after = (await call(pg, pgToken, { method: 'GET', url: '/admin/users/root/sessions' })).json<{ sessions: Listed[] }>().sessions
+  t.same(after.map((s) => s.id), [sidOf(pgToken)])
+  await pg.app.auditLog.flush()
+  const byIp = (await call(pg, pgToken, { method: 'GET', url: '/admin/audit?ip=127.0.0.1&kind=admin_action' })).json<{ items: Array<{ ip: string, reason: string }> }>().items
+  t.match(byIp, [{ ip: '127.0.0.1', reason: `revoke session ${sidOf(second)} of root` }])
+  t.same((await call(pg, pgToken, { method: 'GET', url: '/admin/audit?ip=10.9.9.9' })).json(), { items: [], next: null })
 })
