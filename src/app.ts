@@ -6,6 +6,7 @@ import type { DestinationStream } from 'pino'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
 import adminAuditRoutes from './admin/audit-routes.js'
+import adminSessionsRoutes from './admin/sessions-routes.js'
 import adminSocketPlugin from './admin/socket-plugin.js'
 import adminStatsRoute from './admin/stats-route.js'
 import adminUsersRoutes from './admin/users-routes.js'
@@ -95,6 +96,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(socketIoPlugin, { config })
   await app.register(authRoutes, { config })
   await app.register(adminUsersRoutes)
+  await app.register(adminSessionsRoutes)
   await app.register(adminAuditRoutes)
   await app.register(adminStatsRoute)
   await app.register(healthRoutes)

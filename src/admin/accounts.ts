@@ -154,17 +154,21 @@ export class AccountService {
     return toAccount(user)
   }
 
-  /** Runs one change and records it, with the refusal's message when it fails. */
   private async audited<T> (actor: Actor, action: string, change: () => Promise<T>): Promise<T> {
-    const base = { kind: 'admin_action' as const, username: actor.username, ip: actor.ip, userAgent: actor.userAgent }
-    try {
-      const result = await change()
-      this.audit.record({ ...base, outcome: 'success', reason: action })
-      return result
-    } catch (err) {
-      const why = err instanceof ApiError ? err.message : 'internal error'
-      this.audit.record({ ...base, outcome: 'failure', reason: `${action}: ${why}` })
-      throw err
-    }
+    return await auditedAction(this.audit, actor, action, change)
+  }
+}
+
+/** Runs one admin change and records it as `admin_action`, with the refusal's message when it fails. */
+export async function auditedAction<T> (audit: AuditSink, actor: Actor, action: string, change: () => Promise<T>): Promise<T> {
+  const base = { kind: 'admin_action' as const, username: actor.username, ip: actor.ip, userAgent: actor.userAgent }
+  try {
+    const result = await change()
+    audit.record({ ...base, outcome: 'success', reason: action })
+    return result
+  } catch (err) {
+    const why = err instanceof ApiError ? err.message : 'internal error'
+    audit.record({ ...base, outcome: 'failure', reason: `${action}: ${why}` })
+    throw err
   }
 }

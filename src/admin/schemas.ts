@@ -56,6 +56,7 @@ const IsoTime = Type.String({
 
 export const AuditQuerystring = Type.Object({
   user: Type.Optional(Type.String({ maxLength: 128 })),
+  ip: Type.Optional(Type.String({ maxLength: 64, description: 'The client address exactly as recorded' })),
   outcome: Type.Optional(AuditOutcome),
   kind: Type.Optional(AuditKind),
   from: Type.Optional(IsoTime),
@@ -78,4 +79,17 @@ export const AuditEntry = Type.Object({
 export const AuditPage = Type.Object({
   items: Type.Array(AuditEntry),
   next: Type.Union([Type.Integer(), Type.Null()], { description: 'Pass as `before` for older entries; null on the last page' })
+})
+
+export const SessionParams = Type.Object({
+  username: Type.String({ maxLength: 256 }),
+  sid: Type.String({ maxLength: 64 })
+})
+
+export const SessionList = Type.Object({
+  sessions: Type.Array(Type.Object({
+    id: Type.String({ description: 'The session id: the `sid` of its access tokens' }),
+    createdAt: Type.String({ description: 'ISO-8601 UTC' }),
+    expiresAt: Type.String({ description: 'ISO-8601 UTC: when its refresh token runs out' })
+  }))
 })

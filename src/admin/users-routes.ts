@@ -7,7 +7,7 @@ import { ErrorBody } from '../http/schemas.js'
 import { AccountService, type Actor } from './accounts.js'
 import { Account, AccountList, CreateAccountBody, PasswordBody, RolesBody, UsernameParams } from './schemas.js'
 
-function actorOf (request: FastifyRequest): Actor {
+export function actorOf (request: FastifyRequest): Actor {
   const principal = request.principal
   if (principal === null) throw new ApiError('invalidToken')
   return { username: principal.username, ip: request.ip, userAgent: request.headers['user-agent'] ?? null }

@@ -8,6 +8,8 @@ export const MAX_AUDIT_LIMIT = 500
 /** What `GET /admin/audit` accepts, already shaped by its schema. */
 export interface AuditQueryParams {
   readonly user?: string
+  /** The client address exactly as recorded. */
+  readonly ip?: string
   readonly outcome?: AuditOutcome
   readonly kind?: AuditKind
   /** ISO-8601; inclusive. */
@@ -47,6 +49,7 @@ export class AuditQuery {
     // One row more than asked says whether another page exists without a count query.
     const rows = await this.store.find({
       ...(params.user !== undefined ? { username: params.user } : {}),
+      ...(params.ip !== undefined ? { ip: params.ip } : {}),
       ...(params.outcome !== undefined ? { outcome: params.outcome } : {}),
       ...(params.kind !== undefined ? { kind: params.kind } : {}),
       ...(from !== undefined ? { from } : {}),

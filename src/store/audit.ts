@@ -15,6 +15,7 @@ export interface AuditEntry extends AuditRecord {
 /** Every field optional except `limit`; times are ISO-8601 UTC, `from` inclusive, `to` exclusive. */
 export interface AuditFilter {
   readonly username?: string
+  readonly ip?: string
   readonly outcome?: AuditOutcome
   readonly kind?: AuditKind
   readonly from?: string
@@ -60,6 +61,7 @@ export class AuditStore {
   async find (filter: AuditFilter): Promise<AuditEntry[]> {
     let query = this.db.selectFrom('audit_log').selectAll()
     if (filter.username !== undefined) query = query.where('username', '=', filter.username)
+    if (filter.ip !== undefined) query = query.where('ip', '=', filter.ip)
     if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome)
     if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind)
     if (filter.from !== undefined) query = query.where('at', '>=', filter.from)

@@ -8,6 +8,13 @@ export interface StoredRefreshToken {
   readonly sessionRevokedAt: string | null
 }
 
+/** A session as an admin sees it: never its refresh tokens' hashes. */
+export interface LiveSession {
+  readonly id: string
+  readonly createdAt: string
+  readonly expiresAt: string
+}
+
 /** Sessions and their refresh tokens. Knows SQL; knows nothing of tokens' format. */
 export class SessionStore {
   constructor (private readonly db: Db) {}
@@ -57,6 +64,14 @@ export class SessionStore {
     const result = await this.db.updateTable('sessions').set({ revoked_at: new Date().toISOString(), revoke_reason: reason })
       .where('username', '=', username).where('revoked_at', 'is', null).executeTakeFirst()
     return Number(result.numUpdatedRows)
+  }
+
+  /** The user's sessions that are neither revoked nor expired, newest first. */
+  async liveOf (username: string): Promise<LiveSession[]> {
+    const rows = await this.db.selectFrom('sessions').select(['id', 'created_at', 'expires_at'])
+      .where('username', '=', username).where('revoked_at', 'is', null).where('expires_at', '>', new Date().toISOString())
+      .orderBy('created_at', 'desc').orderBy('id').execute()
+    return rows.map((r) => ({ id: r.id, createdAt: r.created_at, expiresAt: r.expires_at }))
   }
 
   /** Of the given session ids, those that are revoked, expired or unknown. */

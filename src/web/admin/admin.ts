@@ -1,11 +1,13 @@
 import { TokenSession, WsgateClient, WsgateHttpError, type ConnectionStatus, type ServerMessage, type StatusInfo } from '../../client/index.js'
 import { byId, errorText, notice, wsOrigin } from '../dom.js'
 import { drawChart } from './chart.js'
-import { renderChannels, renderFailures, renderInstances, renderStats, renderUsers, type Account, type AuditItem, type Stats } from './panels.js'
+import { auditPanel } from './audit-panel.js'
+import { renderChannels, renderFailures, renderInstances, renderStats, type AuditItem, type Stats } from './panels.js'
+import { usersPanel, type Api } from './users-panel.js'
 
 /*
- * The admin dashboard: live stats over /admin/ws, users with a kick button,
- * the latest auth failures. Tokens live in memory only, as on the test page.
+ * The admin dashboard: live stats over /admin/ws, user management
+ * (users-panel.ts), the latest auth failures and the audit log (audit-panel.ts). Tokens live in memory only, as on the test page.
  */
 
 const ui = {
@@ -19,7 +21,6 @@ const ui = {
   login: byId('login', HTMLButtonElement),
   loginError: byId('login-error', HTMLParagraphElement),
   dashboard: byId('dashboard', HTMLDivElement),
-  users: byId('users-table', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
   failures: byId('failures-table', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
   instances: document.querySelector<HTMLTableElement>('#instances-table')?.tBodies[0] ?? null,
   channels: byId('channels-table', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
@@ -48,6 +49,7 @@ function endDashboard (why: string | undefined): void {
   client?.disconnect()
   client = undefined
   session = undefined
+  users.reset()
   ui.dashboard.hidden = true
   ui.whoami.hidden = true
   ui.logout.hidden = true
@@ -56,29 +58,26 @@ function endDashboard (why: string | undefined): void {
   ui.password.focus()
 }
 
-/** A REST call for the dashboard; dead credentials send the admin back to the login form. */
-async function api<T> (path: string): Promise<T | undefined> {
+/** A REST call for the dashboard; dead credentials send the admin back to the login form, other refusals show in the notice. */
+const api: Api = async <T>(path: string, init: { method?: string, json?: unknown } = {}) => {
   const current = session
   if (current === undefined) return undefined
   try {
-    return await current.request<T>(path)
+    return { value: await current.request<T>(path, init) }
   } catch (err) {
     if (current !== session) return undefined
     if (err instanceof WsgateHttpError && err.status === 401) endDashboard(`Session ended (${err.description}). Log in again.`)
-    else notice(`${path}: ${errorText(err)}`, true)
+    else notice(`${init.method ?? 'GET'} ${path}: ${errorText(err)}`, true)
     return undefined
   }
 }
 
-async function loadUsers (): Promise<void> {
-  const body = await api<{ users: Account[] } | Account[]>('/admin/users')
-  if (body === undefined) return
-  renderUsers(ui.users, Array.isArray(body) ? body : body.users, session?.username, kick)
-}
+const users = usersPanel(api, () => session?.username, kick)
+const audit = auditPanel(api)
 
 async function loadFailures (): Promise<void> {
   const page = await api<{ items: AuditItem[] }>('/admin/audit?outcome=failure&limit=20')
-  if (page !== undefined) renderFailures(ui.failures, page.items)
+  if (page !== undefined) renderFailures(ui.failures, page.value.items)
 }
 
 function command (fields: Record<string, string>): void {
@@ -150,9 +149,9 @@ async function start (next: TokenSession): Promise<void> {
   ui.whoami.textContent = me.username
   client = new WsgateClient({ url: `${wsOrigin()}/admin/ws`, getToken: next.getToken, transport: 'subprotocol', onMessage, onStatus })
   client.connect()
-  await Promise.all([loadUsers(), loadFailures()])
+  await Promise.all([users.load(), loadFailures(), audit.load()])
   clearInterval(poller)
-  poller = setInterval(() => { void loadUsers(); void loadFailures() }, POLL_MS)
+  poller = setInterval(() => { void users.load(); void loadFailures() }, POLL_MS)
 }
 
 ui.loginForm.addEventListener('submit', (event) => {
@@ -174,7 +173,7 @@ ui.logout.addEventListener('click', () => {
   ending?.logout().catch(() => {})
 })
 
-ui.reloadUsers.addEventListener('click', () => { void loadUsers() })
+ui.reloadUsers.addEventListener('click', () => { void users.load() })
 ui.reloadFailures.addEventListener('click', () => { void loadFailures() })
 ui.broadcastForm.addEventListener('submit', (event) => {
   event.preventDefault()

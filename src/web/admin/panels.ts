@@ -34,12 +34,6 @@ export interface ChannelRow {
   subscribers: number
 }
 
-export interface Account {
-  username: string
-  roles: string[]
-  disabled: boolean
-}
-
 export interface AuditItem {
   id: number
   at: string
@@ -107,29 +101,11 @@ export function renderChannels (tbody: HTMLTableSectionElement, stats: Stats): v
     h('td', {}, num(row.subscribers)))))
 }
 
-function emptyRow (columns: number, text: string): HTMLTableRowElement {
+export function emptyRow (columns: number, text: string): HTMLTableRowElement {
   return h('tr', {}, h('td', { class: 'empty', colspan: String(columns) }, text))
 }
 
-export function renderUsers (tbody: HTMLTableSectionElement, users: Account[], self: string | undefined, onKick: (username: string) => void): void {
-  if (users.length === 0) {
-    tbody.replaceChildren(emptyRow(4, 'No users'))
-    return
-  }
-  tbody.replaceChildren(...users.map((user) => {
-    const kick = h('button', { type: 'button', class: 'danger small kick', title: `Close every socket of ${user.username} (1008 Session revoked)` }, 'Kick')
-    // Kicking yourself would close this dashboard's own socket.
-    if (user.username === self) kick.disabled = true
-    kick.addEventListener('click', () => { onKick(user.username) })
-    return h('tr', { 'data-user': user.username },
-      h('td', {}, h('b', {}, user.username), user.username === self ? h('span', { class: 'muted' }, ' (you)') : null),
-      h('td', {}, ...(user.roles.length === 0 ? [h('span', { class: 'muted' }, '–')] : user.roles.map((role) => h('span', { class: 'chip' }, role)))),
-      h('td', {}, user.disabled ? h('span', { class: 'chip off' }, 'disabled') : 'active'),
-      h('td', { class: 'actions' }, kick))
-  }))
-}
-
-function when (iso: string): string {
+export function when (iso: string): string {
   const at = new Date(iso)
   if (Number.isNaN(at.getTime())) return iso
   const time = clock(at.getTime()).slice(0, 8)
