@@ -1,4 +1,4 @@
-/** The wsgate client SDK: HTTP token helpers, a token session, and a reconnecting WebSocket client with channel recovery and presence. */
+/** `wsgate/client`, the wsgate client SDK (browser and Node, no Node built-ins): HTTP token helpers, a token session, and a reconnecting WebSocket client with channel recovery and presence. */
 export { backoffDelay, type BackoffOptions } from './backoff.js'
 export { WsgateClient, type WsgateClientOptions } from './client.js'
 export {
