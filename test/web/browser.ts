@@ -32,6 +32,24 @@ export async function launch (): Promise<Browser> {
   })
 }
 
+/**
+ * One browser for a file's tests: launched before the first, closed at the
+ * end. Undefined, and the file failed with the reason, when Chromium is
+ * missing: a page test never passes by not running.
+ */
+export function sharedBrowser (t: { before: (fn: () => Promise<void>) => void, teardown: (fn: () => Promise<void>) => void, fail: (message: string) => void }): { current: Browser } | undefined {
+  const missing = chromiumMissing()
+  if (missing !== undefined) {
+    console.error(missing)
+    t.fail(missing)
+    return undefined
+  }
+  const shared: { current?: Browser } = {}
+  t.before(async () => { shared.current = await launch() })
+  t.teardown(async () => { await shared.current?.close() })
+  return shared as { current: Browser }
+}
+
 export interface WatchedPage {
   page: Page
   /** Uncaught exceptions and console errors, CSP violations among them. */

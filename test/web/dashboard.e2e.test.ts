@@ -1,9 +1,8 @@
 import t from 'tap'
-import type { Browser } from 'playwright-core'
 import type { TestContext } from '../helper.js'
 import { build } from '../helper.js'
 import { TestSocket, closedWithin } from '../ws-client.js'
-import { buildPages, chromiumMissing, launch, openPage, type WatchedPage } from './browser.js'
+import { buildPages, openPage, sharedBrowser, type WatchedPage } from './browser.js'
 
 /*
  * The dashboard's user management and audit view in a real Chromium against
@@ -55,18 +54,13 @@ async function eventually (predicate: () => Promise<boolean>, what: string, time
   }
 }
 
-const missing = chromiumMissing()
-if (missing !== undefined) {
-  console.error(missing)
-  t.fail(missing)
-} else {
-  let browser: Browser
-  t.before(async () => { browser = await launch() })
-  t.teardown(async () => { await browser?.close() })
+const shared = sharedBrowser(t)
+if (shared !== undefined) {
+  const browser = shared
 
   /** A page logged in as root, with `name`'s detail open when given. */
   async function dashboard (t: TestContext, name?: string): Promise<WatchedPage> {
-    const watched = await openPage(t, browser)
+    const watched = await openPage(t, browser.current)
     const { page, waitForText } = watched
     await page.goto(`${built.url}/admin/`)
     await page.fill('#username', 'root')

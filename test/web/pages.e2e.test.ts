@@ -2,12 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import Fastify from 'fastify'
-import type { Browser } from 'playwright-core'
 import webPages from '../../src/web/plugin.js'
 import { packageRoot, webRoot } from '../../src/web/package-root.js'
 import { build, tempDir } from '../helper.js'
 import { TestSocket, closedWithin } from '../ws-client.js'
-import { buildPages, chromiumMissing, launch, openPage, ROOT } from './browser.js'
+import { buildPages, openPage, sharedBrowser, ROOT } from './browser.js'
 
 /*
  * How the app serves its pages and /docs, then the two pages and /docs in a
@@ -94,17 +93,12 @@ t.test('GET /docs/json: OpenAPI 3 with every route schema and the bearer scheme'
   t.match(ui.headers['content-security-policy'], /script-src 'self'/, 'the UI runs under the app\'s CSP unchanged')
 })
 
-const missing = chromiumMissing()
-if (missing !== undefined) {
-  console.error(missing)
-  t.fail(missing)
-} else {
-  let browser: Browser
-  t.before(async () => { browser = await launch() })
-  t.teardown(async () => { await browser?.close() })
+const shared = sharedBrowser(t)
+if (shared !== undefined) {
+  const browser = shared
 
   t.test('/: log in, connect, send, see it stamped, then see the server close it', async (t) => {
-    const { page, errors, screenshot, waitForText } = await openPage(t, browser)
+    const { page, errors, screenshot, waitForText } = await openPage(t, browser.current)
     // The page's timers run on a clock the test can move: see the end.
     await page.clock.install()
     await page.goto(`${built.url}/`)
@@ -154,7 +148,7 @@ if (missing !== undefined) {
   })
 
   t.test('/: the token travels in the query, a subprotocol or the first message', async (t) => {
-    const { page, errors, waitForText } = await openPage(t, browser)
+    const { page, errors, waitForText } = await openPage(t, browser.current)
     await page.goto(`${built.url}/`)
     await page.click('#test-token')
     await waitForText('#token-user', /^user/)
@@ -170,7 +164,7 @@ if (missing !== undefined) {
   })
 
   t.test('/: subscribe to channels, see their offsets, epochs and presence', async (t) => {
-    const { page, errors, screenshot, waitForText } = await openPage(t, browser)
+    const { page, errors, screenshot, waitForText } = await openPage(t, browser.current)
     await page.goto(`${built.url}/`)
     await page.click('#test-token')
     await waitForText('#token-user', /^user/)
@@ -214,7 +208,7 @@ if (missing !== undefined) {
     t.equal(failed.status, 401)
     await admin.app.auditLog.flush()
 
-    const { page, errors, screenshot, waitForText } = await openPage(t, browser)
+    const { page, errors, screenshot, waitForText } = await openPage(t, browser.current)
     await page.goto(`${admin.url}/admin`)
     t.match(page.url(), /\/admin\/$/, '/admin redirects to /admin/')
     await page.fill('#username', 'root')
@@ -244,7 +238,7 @@ if (missing !== undefined) {
   })
 
   t.test('/docs renders the OpenAPI UI under the app\'s CSP', async (t) => {
-    const { page, errors, screenshot, waitForText } = await openPage(t, browser)
+    const { page, errors, screenshot, waitForText } = await openPage(t, browser.current)
     await page.goto(`${built.url}/docs`)
     await waitForText('.swagger-ui .info .title', /^wsgate/, 10_000)
     await page.locator('.opblock-summary-path', { hasText: /^\/token$/ }).first().waitFor()
