@@ -52,15 +52,21 @@ async function publishAll (log: RedisChannelLog, channel: string, texts: string[
   for (const text of texts) await log.publish(channel, message(text), options)
 }
 
+/** Every message on the prefix's events channel, as a plain subscriber sees it. */
+async function watchEvents (t: Parameters<typeof redisClient>[0], prefix: string): Promise<string[]> {
+  const raw = await redisClient(t)
+  const envelopes: string[] = []
+  raw.on('message', (_channel: string, text: string) => { envelopes.push(text) })
+  await raw.subscribe(`${prefix}events`)
+  return envelopes
+}
+
 const texts = (frames: readonly string[]): string[] => frames.map((f) => (JSON.parse(f) as { text: string }).text)
 
 t.test('offsets 1..n per channel; every frame reaches the publisher through Redis, in envelopes that parse back to the same JSON', async (t) => {
   const prefix = redisPrefix()
   const a = await instance(t, prefix, 'a')
-  const raw = await redisClient(t)
-  const envelopes: string[] = []
-  raw.on('message', (_channel: string, text: string) => { envelopes.push(text) })
-  await raw.subscribe(`${prefix}events`)
+  const envelopes = await watchEvents(t, prefix)
   const positions = []
   for (const text of ['1', '2', '3']) positions.push(await a.log.publish(ROOM, message(text), HISTORY))
   await a.log.publish('other', message('x'), HISTORY)
@@ -88,10 +94,7 @@ t.test('offsets 1..n per channel; every frame reaches the publisher through Redi
 t.test('a burst of one event-loop turn is one script run and one pub/sub message, offsets in call order', async (t) => {
   const prefix = redisPrefix()
   const a = await instance(t, prefix, 'a')
-  const raw = await redisClient(t)
-  const envelopes: string[] = []
-  raw.on('message', (_channel: string, text: string) => { envelopes.push(text) })
-  await raw.subscribe(`${prefix}events`)
+  const envelopes = await watchEvents(t, prefix)
   // Content that looks like the old offset mark, quotes and a brace must not confuse the splice.
   const tricky = ['nul \u0000 here', 'quote " and } brace', 'back\\slash', '\u0000']
   const positions = await Promise.all([...tricky, 'other-1'].map(async (text, i) => await a.log.publish(i === 4 ? 'other' : ROOM, message(text), HISTORY)))
