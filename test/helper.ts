@@ -102,11 +102,4 @@ export async function build (t: TestContext, env: Record<string, string> = {}, o
   }
 }
 
-/** Polls until `predicate` holds; for state that settles a tick after an event. */
-export async function waitFor (predicate: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+export { waitFor } from './wait.js'

@@ -7,14 +7,11 @@ import type { BrokerLog } from '../../src/broker/log.js'
 import { closeRedis, createRedis, whenReady } from '../../src/broker/redis-connection.js'
 import type { TestContext } from '../helper.js'
 import { REDIS_TEST_URL } from '../services.js'
+import { waitFor } from '../wait.js'
 
 /** Polls until `predicate` (which may be async) holds, or fails naming `what`. */
 export async function until (what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  await waitFor(predicate, timeoutMs, what)
 }
 
 export interface LogLine {

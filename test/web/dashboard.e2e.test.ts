@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { TestContext } from '../helper.js'
-import { build } from '../helper.js'
+import { build, waitFor } from '../helper.js'
 import { TestSocket, closedWithin } from '../ws-client.js'
 import { buildPages, openPage, sharedBrowser, type WatchedPage } from './browser.js'
 
@@ -45,14 +45,6 @@ async function createUser (name: string): Promise<void> {
   await built.app.users.create({ username: name, passwordHash: await built.app.passwords.hash(`${name}-password`), roles: [] })
 }
 
-/** Polls an async condition until it holds or the deadline passes. */
-async function eventually (predicate: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await predicate()) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 
 const shared = sharedBrowser(t)
 if (shared !== undefined) {
@@ -122,10 +114,10 @@ if (shared !== undefined) {
     const { page, errors, waitForText } = await dashboard(t, 'greta')
     await page.fill('#add-role', 'auditor')
     await page.click('#add-role-form button[type="submit"]')
-    await eventually(async () => (await account('greta'))?.roles.includes('auditor') === true, 'the role granted')
+    await waitFor(async () => (await account('greta'))?.roles.includes('auditor') === true, 5000, 'the role granted')
     await page.locator('#detail-roles .chip[data-role="auditor"]').waitFor()
     await page.click('#detail-roles button.remove-role[data-role="auditor"]')
-    await eventually(async () => (await account('greta'))?.roles.length === 0, 'the role removed')
+    await waitFor(async () => (await account('greta'))?.roles.length === 0, 5000, 'the role removed')
     await waitForText('#detail-roles', 'no roles')
     t.same((await account('greta'))?.roles, [])
     t.same(errors, [])
@@ -209,25 +201,25 @@ if (shared !== undefined) {
     await page.selectOption('#audit-limit', '10')
     t.match(await apply(), /user=pager/)
     await waitForText('#audit-page', 'page 1')
-    await eventually(async () => await rows.count() === 10, 'ten rows on page one')
+    await waitFor(async () => await rows.count() === 10, 5000, 'ten rows on page one')
     t.match(await rows.first().textContent(), /failure/, 'newest first: the failed logins')
     t.ok(await page.locator('#audit-newer').isDisabled())
     await page.click('#audit-older')
     await waitForText('#audit-page', 'page 2')
-    await eventually(async () => await rows.count() === 4, 'the last four rows on page two')
+    await waitFor(async () => await rows.count() === 4, 5000, 'the last four rows on page two')
     t.match(await rows.last().textContent(), /row 0/, 'down to the oldest')
     t.ok(await page.locator('#audit-older').isDisabled(), 'no page after the last')
     await page.click('#audit-newer')
     await waitForText('#audit-page', 'page 1')
-    await eventually(async () => await rows.count() === 10, 'page one again')
+    await waitFor(async () => await rows.count() === 10, 5000, 'page one again')
 
     await page.selectOption('#audit-kind', 'password_grant')
     await page.selectOption('#audit-outcome', 'failure')
     t.match(await apply(), /kind=password_grant&outcome=failure&user=pager/)
-    await eventually(async () => await rows.count() === 2, 'the two failed logins')
+    await waitFor(async () => await rows.count() === 2, 5000, 'the two failed logins')
     await page.fill('#audit-ip', '10.0.0.7')
     t.match(await apply(), /ip=10\.0\.0\.7/)
-    await eventually(async () => await rows.count() === 2, 'both from 10.0.0.7')
+    await waitFor(async () => await rows.count() === 2, 5000, 'both from 10.0.0.7')
     t.match(await rows.first().textContent(), /10\.0\.0\.7/)
     await page.fill('#audit-ip', '10.0.0.9')
     await apply()
@@ -242,7 +234,7 @@ if (shared !== undefined) {
     await page.fill('#audit-from', '')
     await page.fill('#audit-to', '2099-01-01T00:00:00')
     t.match(await apply(), /to=2099/)
-    await eventually(async () => await rows.count() === 10, 'everything before 2099')
+    await waitFor(async () => await rows.count() === 10, 5000, 'everything before 2099')
     await screenshot('admin-audit.png')
 
     // The API agrees with what the page showed.

@@ -57,13 +57,14 @@ async function mount (t: TestContext, server: Built, options: Omit<MountOptions,
     snapshot,
     until: async (predicate, what, timeoutMs = 10_000) => {
       // Polled from here: the app's CSP (no eval) rules out a predicate sent into the page as text.
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const s = await snapshot()
-        if (predicate(s)) return s
-        if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms; the hook shows ${JSON.stringify(s)}`)
-        await new Promise((resolve) => setTimeout(resolve, 20))
+      let last: HookSnapshot | undefined
+      try {
+        await waitFor(async () => predicate(last = await snapshot()), timeoutMs, what)
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; the hook shows ${JSON.stringify(last)}`)
       }
+      if (last === undefined) throw new Error(`${what}: no snapshot was taken`)
+      return last
     }
   }
 }
@@ -116,8 +117,10 @@ t.test('reconnects after a server restart', async (t) => {
 t.test('refreshes in band before expiry, without reconnecting', async (t) => {
   const tokens = await built.login()
   const { sid } = decodeJwtPart(tokens.access_token, 1)
-  const short = forgeToken({ sub: 'user', sid, roles: [], iat: nowSeconds(), exp: nowSeconds() + 3 })
-  const hook = await mount(t, built, { tokens: { ...tokens, access_token: short }, refreshBeforeMs: 2500 })
+  // Due for refresh half a second after it is issued, yet valid for 30 s: on a busy machine the page
+  // may take seconds to connect, and a token that had expired by then would be replaced at connect.
+  const short = forgeToken({ sub: 'user', sid, roles: [], iat: nowSeconds(), exp: nowSeconds() + 30 })
+  const hook = await mount(t, built, { tokens: { ...tokens, access_token: short }, refreshBeforeMs: 29_500 })
   const refreshed = await hook.until((s) => s.messages.some((m) => m.type === 'refreshed'), 'refreshed')
   const message = refreshed.messages.find((m) => m.type === 'refreshed')
   t.ok(Number(message?.expiresAt) > nowSeconds() + 60, 'the new token\'s expiry')
