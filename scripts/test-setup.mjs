@@ -4,12 +4,16 @@
 //   1. rebuilds tap without @tapjs/typescript after a fresh install;
 //   2. builds dist/ (the server, the CLIs, the pages): CLI tests run the
 //      compiled scripts, as a deployment does, instead of paying tsx per child;
-//   3. installs Debian's Chromium for the browser tests when it is missing and
+//      and sdk/dist, which test/client/package.test.ts packs;
+//   3. installs React 19 into test/react19 (a project of its own: the repo's
+//      top-level React is 18, which tap's reporter needs) when it is missing
+//      or older than its lockfile;
+//   4. installs Debian's Chromium for the browser tests when it is missing and
 //      this user may (root with apt-get), and otherwise says how;
-//   4. starts the machine's PostgreSQL and Redis when they are installed but down.
+//   5. starts the machine's PostgreSQL and Redis when they are installed but down.
 // Nothing here is fatal: a test that needs a missing service fails and says why.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { connect } from 'node:net'
 
 const say = (line) => { process.stderr.write(`test-setup: ${line}\n`) }
@@ -59,10 +63,19 @@ if (existsSync(tapBuilt)) {
 }
 
 // 2. Incremental: a second run with no source change takes about a second.
-say('building dist/ (npm run build)')
+say('building dist/ and the SDK package in sdk/dist (npm run build, npm run build:sdk)')
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
+execFileSync('npm', ['run', '--silent', 'build:sdk'], { stdio: 'inherit' })
 
-// 3. Chromium for test/web.
+// 3. React 19 for the hook and package tests.
+const react19Lock = 'test/react19/package-lock.json'
+const react19Installed = 'test/react19/node_modules/.package-lock.json'
+if (!existsSync(react19Installed) || statSync(react19Installed).mtimeMs < statSync(react19Lock).mtimeMs) {
+  say('installing React 19 into test/react19 (npm ci there)')
+  run('npm', ['ci', '--prefix', 'test/react19', '--no-audit', '--no-fund'])
+}
+
+// 4. Chromium for test/web.
 if (!existsSync('/usr/bin/chromium')) {
   if (isRoot && has('apt-get')) {
     say('installing Debian\'s chromium for the browser tests (apt-get, about a minute)')
@@ -72,7 +85,7 @@ if (!existsSync('/usr/bin/chromium')) {
   }
 }
 
-// 4. Services the machine has installed but not running.
+// 5. Services the machine has installed but not running.
 if (!await listening(5432)) {
   const versions = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql').sort() : []
   const version = versions.at(-1)

@@ -14,7 +14,7 @@ export function packageRoot (from: string = import.meta.url): string {
     if (existsSync(manifest)) {
       try {
         const { name } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }
-        if (name === 'wsgate') return dir
+        if (name === 'wsgate-server') return dir
       } catch {
         // A broken manifest above us is not ours; keep looking.
       }

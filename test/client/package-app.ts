@@ -1,19 +1,19 @@
 /**
- * The sources of a consumer project for test/client/package.test.ts: an app
- * that imports only `wsgate/client` and `wsgate/react`, as it would from the
- * registry. Kept as strings so the repo's own typecheck never resolves
+ * The sources of a React app for test/client/package.test.ts, written into a
+ * scratch project outside the repo. It imports only `wsgate/client` and
+ * `wsgate/react`, as it would from the registry, and is typed by the real
+ * @types/react. Kept as strings so the repo's own typecheck never resolves
  * `wsgate/*` against itself.
  */
 
-export const scratchFiles: Record<string, string> = {
-  'package.json': JSON.stringify({ name: 'sdk-consumer', private: true, type: 'module' }, null, 2),
-
+export const appFiles: Record<string, string> = {
   'tsconfig.json': JSON.stringify({
     compilerOptions: {
       target: 'es2022',
       lib: ['es2022', 'dom'],
       module: 'nodenext',
       moduleResolution: 'nodenext',
+      jsx: 'react-jsx',
       strict: true,
       noUncheckedIndexedAccess: true,
       verbatimModuleSyntax: true,
@@ -23,21 +23,6 @@ export const scratchFiles: Record<string, string> = {
     },
     include: ['src']
   }, null, 2),
-
-  // The app's React types, as @types/react would give them: it is not
-  // installed on this machine. wsgate's own declarations need none.
-  'src/react-types.d.ts': `
-declare module 'react' {
-  export interface ReactElement { type: unknown, props: unknown }
-  export function createElement<P extends object> (type: string | ((props: P) => ReactElement), props: P | null, ...children: unknown[]): ReactElement
-}
-declare module 'react-dom/server' {
-  export function renderToString (element: import('react').ReactElement): string
-}
-declare module 'react-dom/client' {
-  export function createRoot (container: Element): { render (element: import('react').ReactElement): void, unmount (): void }
-}
-`,
 
   // Used in both Node and the browser.
   'src/round-trip.ts': `
@@ -74,39 +59,44 @@ export async function roundTrip (baseUrl: string, wsUrl: string, WebSocket?: Web
 }
 `,
 
-  // The React part: the README's five lines, give or take.
-  'src/status.ts': `
-import { createElement, type ReactElement } from 'react'
+  // The README's React lines, as a component.
+  'src/live.tsx': `
+import { version } from 'react'
 import { TokenSession } from 'wsgate/client'
 import { useWsgate } from 'wsgate/react'
 
-export function Status (props: { url: string, session: TokenSession }): ReactElement {
-  const { status, messages } = useWsgate({ url: props.url, getToken: props.session.getToken })
-  return createElement('p', { id: 'status' }, status + ' ' + String(messages.length))
+export function Live ({ url, session }: { url: string, session: TokenSession }) {
+  const { status, messages } = useWsgate({ url, getToken: session.getToken })
+  return (
+    <section data-react={version}>
+      <p id="status">{status}</p>
+      <ul id="messages">
+        {messages.filter((m) => m.type === 'chat').map((m) => <li key={String(m.requestId)}>{String(m.user)}: {String(m.payload)}</li>)}
+      </ul>
+    </section>
+  )
 }
 `,
 
-  'src/node.ts': `
-import { createElement } from 'react'
+  'src/node.tsx': `
 import { renderToString } from 'react-dom/server'
 import WebSocket from 'ws'
 import { TokenSession } from 'wsgate/client'
+import { Live } from './live.js'
 import { roundTrip } from './round-trip.js'
-import { Status } from './status.js'
 
 const [baseUrl = '', wsUrl = ''] = process.argv.slice(2)
 const result = await roundTrip(baseUrl, wsUrl, WebSocket)
 // Server rendering runs no effects: the hook renders its first state and opens nothing.
-const html = renderToString(createElement(Status, { url: wsUrl + '/ws', session: new TokenSession(baseUrl, 'unused') }))
+const html = renderToString(<Live url={wsUrl + '/ws'} session={new TokenSession(baseUrl, 'unused')} />)
 process.stdout.write(JSON.stringify({ ...result, html }) + '\\n')
 `,
 
-  'src/browser.ts': `
-import { createElement } from 'react'
+  'src/browser.tsx': `
 import { createRoot } from 'react-dom/client'
 import { TokenSession } from 'wsgate/client'
+import { Live } from './live.js'
 import { roundTrip } from './round-trip.js'
-import { Status } from './status.js'
 
 document.body.innerHTML = '<pre id="result"></pre><div id="root"></div>'
 const wsUrl = location.origin.replace(/^http/, 'ws')
@@ -114,7 +104,7 @@ const out = document.getElementById('result')
 roundTrip('', wsUrl).then(async (result) => {
   if (out !== null) out.textContent = JSON.stringify(result)
   const session = await TokenSession.login('', 'user', 'password')
-  createRoot(document.getElementById('root') ?? document.body).render(createElement(Status, { url: wsUrl + '/ws', session }))
+  createRoot(document.getElementById('root') ?? document.body).render(<Live url={wsUrl + '/ws'} session={session} />)
 }, (err: unknown) => {
   if (out !== null) out.textContent = 'error: ' + String(err)
 })

@@ -1,5 +1,5 @@
 /**
- * A one-component React app for test/web/react-hook.e2e.test.ts, bundled
+ * A one-component React app for test/web/react-hook.ts, bundled
  * by esbuild and run in Chromium: it renders useWsgate from wsgate/react on
  * the installed React and react-dom, and counts the client's sockets and
  * timers so the test can see that an unmounted hook leaves nothing behind.
