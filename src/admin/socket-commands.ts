@@ -37,6 +37,8 @@ interface Checked {
   readonly ok: boolean
   /** For the audit log and the log line; never the token. */
   readonly reason: string
+  /** The admin whose role the token carries; none for the PIN. */
+  readonly grantedBy?: string
 }
 
 /** The PIN first, in constant time; otherwise the token as an access token with role admin. */
@@ -44,7 +46,7 @@ async function checkAdminToken (deps: AdminSocketDeps, token: string): Promise<C
   const { adminToken } = deps.config
   if (adminToken !== undefined && sameSecret(token, adminToken)) return { ok: true, reason: 'admin PIN' }
   const outcome = await deps.authenticator.authenticate(token)
-  if (outcome.ok && outcome.principal.roles.includes(ADMIN_ROLE)) return { ok: true, reason: `admin token of ${outcome.principal.username}` }
+  if (outcome.ok && outcome.principal.roles.includes(ADMIN_ROLE)) return { ok: true, reason: `admin token of ${outcome.principal.username}`, grantedBy: outcome.principal.username }
   return { ok: false, reason: outcome.ok ? 'token without role admin' : `token ${outcome.failure}` }
 }
 
@@ -81,7 +83,7 @@ export function adminAuth (deps: AdminSocketDeps, conn: SocketView, message: Cli
     record(true, outcome.reason)
     // Elevating a socket that closed while the token was checked would outlive it.
     if (!conn.isOpen) return
-    const until = conn.elevation.extend(config.adminElevationSeconds * 1000)
+    const until = conn.elevation.grant(config.adminElevationSeconds * 1000, outcome.grantedBy)
     conn.send({ type: ReservedType.adminAuthResponse, success: true, expiresAt: until === null ? null : Math.floor(until / 1000), ...withRequestId(message) })
   }, (err: unknown) => {
     log.error({ err }, 'admin_auth failed')

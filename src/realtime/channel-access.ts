@@ -21,11 +21,3 @@ export function leaveForbiddenChannels (conn: SocketView, policy: ChannelPolicy)
   }
   return left
 }
-
-/** A user's roles changed while this socket is open: the socket takes them at once, and its channels follow. */
-export function applyRoles (conn: SocketView, roles: readonly string[], policy: ChannelPolicy): string[] {
-  const principal = conn.principal
-  if (principal === undefined || !conn.isOpen) return []
-  conn.renew({ ...principal, roles: [...roles] })
-  return leaveForbiddenChannels(conn, policy)
-}

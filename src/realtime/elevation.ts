@@ -2,8 +2,8 @@ import type { Clock } from '../clock.js'
 
 type State =
   | { readonly kind: 'none' }
-  | { readonly kind: 'until', readonly until: number }
-  | { readonly kind: 'forLife' }
+  | { readonly kind: 'until', readonly until: number, readonly grantedBy: string | undefined }
+  | { readonly kind: 'forLife', readonly grantedBy: string }
 
 const NONE: State = { kind: 'none' }
 
@@ -12,6 +12,10 @@ const NONE: State = { kind: 'none' }
  * while, each admin message extends that, and idle time ends it; an
  * `/admin/ws` socket is elevated for its whole life. Read on the injected
  * clock, so that a test moves time instead of waiting for it.
+ *
+ * `grantedBy` is the user whose admin role granted it (an admin's token, or
+ * the `/admin/ws` socket's own user), so that losing the role can end it; the
+ * admin PIN grants it on no one's behalf.
  */
 export class Elevation {
   private state: State = NONE
@@ -26,16 +30,27 @@ export class Elevation {
     }
   }
 
-  /** Elevates for `ms` from now; returns when that ends (epoch ms), or null when it never does. */
-  extend (ms: number): number | null {
+  get forLife (): boolean { return this.state.kind === 'forLife' }
+
+  get grantedBy (): string | undefined {
+    return this.state.kind === 'none' ? undefined : this.state.grantedBy
+  }
+
+  /** Elevates for `ms` from now on `grantedBy`'s behalf; returns when that ends (epoch ms), or null when it never does. */
+  grant (ms: number, grantedBy: string | undefined): number | null {
     if (this.state.kind === 'forLife') return null
     const until = this.clock.now() + ms
-    this.state = { kind: 'until', until }
+    this.state = { kind: 'until', until, grantedBy }
     return until
   }
 
-  grantForLife (): void {
-    this.state = { kind: 'forLife' }
+  /** Renews an elevation for `ms` from now, on the same behalf. */
+  extend (ms: number): number | null {
+    return this.grant(ms, this.grantedBy)
+  }
+
+  grantForLife (grantedBy: string): void {
+    this.state = { kind: 'forLife', grantedBy }
   }
 
   end (): void {

@@ -19,6 +19,6 @@ export function refusalFor (kind: ConnectionKind, principal: Principal, hub: Hub
 
 /** An `/admin/ws` socket, once in the hub, is elevated for life and hears the stats ticker. */
 export function enterAdminEndpoint (hub: Hub, client: HubClient, elevation: Elevation): void {
-  elevation.grantForLife()
+  elevation.grantForLife(client.username)
   hub.subscribe(client, ADMIN_CHANNEL)
 }

@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal.js'
-import { isReservedType, type ReservedTypeName } from '../protocol/index.js'
+import { isReservedType, type CloseSpec, type ReservedTypeName } from '../protocol/index.js'
 import type { Elevation } from './elevation.js'
 import type { EncodedFrame } from './frame.js'
 import type { Membership } from './membership.js'
@@ -22,6 +22,7 @@ export interface SocketView {
   sendError (error: MessageError, requestId?: unknown): void
   /** Moves the socket to a new token of the same user (in-band refresh). */
   renew (principal: Principal): void
+  closeWith (spec: CloseSpec): void
 }
 
 export type MessageHandler = (conn: SocketView, message: ClientMessage) => void

@@ -6,13 +6,13 @@ import type { Config } from '../config.js'
 import type { RealtimeContext } from './context.js'
 import { startHeartbeat } from './heartbeat.js'
 import { publishHandler, registerBuiltinHandlers } from './builtin-handlers.js'
-import { applyRoles } from './channel-access.js'
 import type { Connection } from './connection.js'
 import { ADMIN_CHANNEL } from './endpoint.js'
 import { MessageHandlers } from './handlers.js'
 import { Hub } from './hub.js'
 import { RedisConnectionCounts } from '../broker/connection-counts-redis.js'
 import { startRevalidation } from './revalidate.js'
+import { applyRoleChange, logRoleChange } from './role-change.js'
 import messagesRoute from './messages-route.js'
 import realtimeRoutes from './routes.js'
 import { closeEverySocket } from './shutdown.js'
@@ -77,9 +77,8 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
   function applyUserRoles (username: string, roles: readonly string[]): void {
     // Role changes are rare admin actions, so a walk over this instance's sockets is cheap enough.
     for (const conn of ctx.connections) {
-      if (conn.username !== username) continue
-      const left = applyRoles(conn, roles, policy)
-      if (left.length > 0) fastify.log.info({ user: username, connectionId: conn.connectionId, channelsLeft: left }, 'roles changed: left channels no longer allowed')
+      const change = applyRoleChange(conn, username, roles, policy)
+      if (change !== undefined) logRoleChange(fastify.log, conn, username, change)
     }
   }
 

@@ -1,5 +1,6 @@
 import { maskToken } from '../auth/tokens.js'
 import { leaveForbiddenChannels } from './channel-access.js'
+import { withdrawElevation } from './role-change.js'
 import type { RealtimeContext } from './context.js'
 import type { SocketView } from './handlers.js'
 import type { ClientMessage } from './messages.js'
@@ -10,7 +11,8 @@ import { ErrorCode, ReservedType } from '../protocol/index.js'
  * this socket's expiry without a reconnect. Anything else leaves the old
  * expiry in place and answers with an error frame. The roles read with the
  * new token apply at once: channels they no longer allow are left (each with
- * an `unsubscribed` frame, reason `forbidden`) before `refreshed`.
+ * an `unsubscribed` frame, reason `forbidden`) before `refreshed`, and an
+ * elevation the user's admin role granted ends with the role.
  */
 export function refreshInBand (ctx: Pick<RealtimeContext, 'authenticator' | 'log' | 'channelPolicy'>, conn: SocketView, message: ClientMessage): void {
   const current = conn.principal
@@ -34,6 +36,8 @@ export function refreshInBand (ctx: Pick<RealtimeContext, 'authenticator' | 'log
       return
     }
     conn.renew(outcome.principal)
+    // An /admin/ws socket whose new token lost role admin is closed here.
+    if (withdrawElevation(conn, current.username, outcome.principal.roles) === 'closed') return
     const left = leaveForbiddenChannels(conn, ctx.channelPolicy)
     ctx.log.info({ ...log, user: current.username, ...(left.length > 0 ? { channelsLeft: left } : {}) }, 'in-band refresh accepted')
     conn.send({ type: ReservedType.refreshed, expiresAt: outcome.principal.exp, ...(typeof requestId === 'string' ? { requestId } : {}) })

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { Server, type DefaultEventsMap } from 'socket.io'
 import type { Config } from '../config.js'
 import { Close } from '../protocol/index.js'
-import { applyRoles } from '../realtime/channel-access.js'
+import { applyRoleChange, logRoleChange } from '../realtime/role-change.js'
 import { clientIpOf } from './client-ip.js'
 import { admit, type HandshakeDeps } from './handshake.js'
 import { refusalError } from './refusal.js'
@@ -87,7 +87,8 @@ export function startSocketIo (fastify: FastifyInstance, config: Config): void {
   fastify.broker.subscribe((event) => {
     if (event.kind !== 'user-roles') return
     for (const client of registry.all()) {
-      if (client.username === event.username) applyRoles(client, event.roles, ctx.channelPolicy)
+      const change = applyRoleChange(client, event.username, event.roles, ctx.channelPolicy)
+      if (change !== undefined) logRoleChange(fastify.log, client, event.username, change)
     }
   })
 

@@ -36,21 +36,28 @@ t.test('the handler table: reserved types only, one handler each, anything else 
   t.same(seen, ['ping ping', 'fallback chat', 'fallback admin_auth'], 'an unregistered reserved type reaches the fallback, which refuses it')
 })
 
-t.test('elevation: none, for a while on the clock, for life, ended', async (t) => {
+t.test('elevation: none, for a while on the clock, for life, ended; on whose behalf', async (t) => {
   const clock = new ManualClock()
   const elevation = new Elevation(clock)
   t.equal(elevation.active, false)
-  t.equal(elevation.extend(1000), clock.now() + 1000)
+  t.equal(elevation.grant(1000, 'root'), clock.now() + 1000)
+  t.equal(elevation.grantedBy, 'root')
   clock.advance(999)
   t.equal(elevation.active, true)
-  clock.advance(1)
+  t.equal(elevation.extend(1000), clock.now() + 1000)
+  t.equal(elevation.grantedBy, 'root', 'renewing keeps who granted it')
+  clock.advance(1000)
   t.equal(elevation.active, false, 'ends when its time is up')
-  elevation.grantForLife()
+  elevation.grant(1000, undefined)
+  t.equal(elevation.grantedBy, undefined, 'the PIN grants it on no one\'s behalf')
+  elevation.grantForLife('root')
   clock.advance(10 ** 9)
   t.equal(elevation.active, true)
+  t.equal(elevation.forLife, true)
   t.equal(elevation.extend(1000), null, 'extending a life-long elevation keeps it life-long')
   elevation.end()
   t.equal(elevation.active, false)
+  t.equal(elevation.grantedBy, undefined)
 })
 
 t.test('the hub owns channel membership: joins, caps, leaves and session moves', async (t) => {

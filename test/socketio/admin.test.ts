@@ -3,7 +3,7 @@ import { io } from 'socket.io-client'
 import { build } from '../helper.js'
 import { ManualClock } from '../clock.js'
 import { TestSocket } from '../ws-client.js'
-import { auditMark, auditSince } from '../admin/admin.js'
+import { auditMark, auditSince, call, loginAdmin } from '../admin/admin.js'
 import { IoTestClient, disconnectedWithin } from './io-client.js'
 
 // The second seed flow: a Socket.IO socket elevated by admin_auth, then
@@ -84,6 +84,22 @@ t.test('kick reaches the user\'s sockets of both kinds', async (t) => {
   t.equal(await disconnectedWithin(bobIo), 'io server disconnect')
   t.match(await bobWs.closed, { code: 1008, reason: 'Session revoked' })
   t.equal((await IoTestClient.refused(built.url, { auth: { token: bob } })).message, 'Session revoked', 'and cannot come back with that token')
+})
+
+t.test('an elevation an admin\'s token made ends when that admin loses the role', async (t) => {
+  await built.app.users.create({ username: 'dora', passwordHash: await built.app.passwords.hash('dora-password'), roles: ['admin'] })
+  const { access_token: dora } = await built.login('dora', 'dora-password')
+  const { access_token: token } = await built.login()
+  const client = await IoTestClient.connect(built.url, { auth: { token } })
+  t.teardown(() => { client.close() })
+  client.emit('admin_auth', { token: dora })
+  t.match(await client.nextOf('admin_auth_response'), { success: true })
+  client.emit('get_stats')
+  t.match(await client.nextOf('stats_update'), { type: 'stats_update' }, 'elevated by dora\'s token')
+  const root = await loginAdmin(built)
+  t.equal((await call(built, root, { method: 'PUT', url: '/admin/users/dora/roles', payload: { roles: [] } })).statusCode, 200)
+  client.emit('get_stats')
+  t.match(await client.nextOf('error'), { code: 'forbidden', message: 'Admin only: send admin_auth first' }, 'no longer')
 })
 
 t.test('the admin_auth lockout counts failures from both kinds of socket', async (t) => {
