@@ -18,7 +18,7 @@ export interface PendingSlot {
 export interface HeldSocket {
   /** A TCP socket's; an Engine.IO session has none (it is live until its 'close'). */
   readonly destroyed?: boolean
-  once (event: 'close', listener: () => void): unknown
+  on (event: 'close', listener: () => void): unknown
 }
 
 export type Admitted = { readonly ok: true, readonly slot: PendingSlot } | { readonly ok: false, readonly refusal: Refusal }
@@ -74,8 +74,10 @@ export class Admission {
       leavePending()
       add(this.allByIp, ip, -1)
     }
+    // `on`, not `once`: 'close' comes once anyway and release is idempotent, and
+    // `once` would keep a wrapper per socket for the socket's whole life.
     if (socket.destroyed === true) release()
-    else socket.once('close', release)
+    else socket.on('close', release)
     return { ok: true, slot: { authenticated: leavePending } }
   }
 }

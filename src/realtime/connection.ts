@@ -7,7 +7,6 @@ import { authAnswer, authenticateSocket, closeFor } from './auth-result.js'
 import type { RealtimeContext } from './context.js'
 import { Elevation } from './elevation.js'
 import { enterAdminEndpoint, refusalFor, type ConnectionKind } from './endpoint.js'
-import { ExpiryTimer } from './expiry.js'
 import { sendEncoded, type EncodedFrame } from './frame.js'
 import type { SocketView } from './handlers.js'
 import type { HubClient } from './hub.js'
@@ -33,22 +32,17 @@ export interface Peer {
  */
 export class Connection implements HubClient, SocketView {
   readonly connectionId = randomUUID()
-  readonly elevation: Elevation
-  readonly channels: Membership
   private state: State = 'pending'
   private current: Principal | undefined
-  private readonly pending: PendingAuth
-  private readonly expiry: ExpiryTimer
-  private readonly rate: RateGuard
+  // Made on first use: most sockets never need some of them, and an idle socket's bytes are the memory budget.
+  private elevationState: Elevation | undefined
+  private membership: Membership | undefined
+  private pending: PendingAuth | undefined
+  private rate: RateGuard | undefined
   /** The user whose place across instances this socket holds (or is acquiring); only with connection counts. */
   private leasedBy: string | undefined
 
   constructor (readonly socket: WebSocket, private readonly ctx: RealtimeContext, readonly peer: Peer, readonly kind: ConnectionKind = 'user') {
-    this.elevation = new Elevation(ctx.clock)
-    this.channels = new Membership(ctx.hub, this, ctx.config.wsMaxSubscriptions)
-    this.pending = new PendingAuth(ctx.stats)
-    this.rate = new RateGuard(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst, ctx.clock)
-    this.expiry = new ExpiryTimer(ctx.config.clockToleranceSeconds, () => { this.closeWith(Close.tokenExpired) })
     socket.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
     socket.on('close', () => { this.release() })
     socket.on('error', (err) => { ctx.log.debug({ err, connectionId: this.connectionId }, 'websocket error') })
@@ -61,15 +55,21 @@ export class Connection implements HubClient, SocketView {
   get sid (): string | undefined { return this.current?.sid }
   get principal (): Principal | undefined { return this.current }
   get isOpen (): boolean { return this.state === 'open' }
+  get elevation (): Elevation { return (this.elevationState ??= new Elevation(this.ctx.clock)) }
+  get channels (): Membership { return (this.membership ??= new Membership(this.ctx.hub, this, this.ctx.config.wsMaxSubscriptions)) }
+
+  private holding (): PendingAuth {
+    return (this.pending ??= new PendingAuth(this.ctx.stats))
+  }
 
   /** No credentials in the handshake: wait for a first `authenticate` message. */
   awaitAuthentication (slot?: PendingSlot): void {
-    this.pending.start(slot, this.ctx.config.wsAuthTimeoutMs, () => { this.closeWith(Close.authTimeout) })
+    this.holding().start(slot, this.ctx.config.wsAuthTimeoutMs, () => { this.closeWith(Close.authTimeout) })
   }
 
   open (principal: Principal): void {
     if (this.state === 'closed') return
-    const queued = this.pending.authenticated()
+    const queued = this.pending?.authenticated() ?? []
     const refused = refusalFor(this.kind, principal, this.ctx.hub, this.ctx.config.wsMaxConnectionsPerUser)
     if (refused !== undefined) {
       this.closeWith(refused)
@@ -85,7 +85,7 @@ export class Connection implements HubClient, SocketView {
     this.leasedBy = principal.username
     counts.acquire(principal.username, this.connectionId, this.ctx.config.wsMaxConnectionsPerUser).then((ok) => {
       if (this.state === 'closed') return
-      if (ok) this.join(principal, [...queued, ...this.pending.authenticated()])
+      if (ok) this.join(principal, [...queued, ...(this.pending?.authenticated() ?? [])])
       else this.closeWith(Close.tooManyConnections)
     }, (err: unknown) => {
       this.ctx.log.error({ err, connectionId: this.connectionId }, 'connection count failed')
@@ -96,9 +96,10 @@ export class Connection implements HubClient, SocketView {
   private join (principal: Principal, queued: readonly string[]): void {
     this.current = principal
     this.state = 'open'
+    this.pending = undefined
     this.ctx.hub.join(this)
     if (this.kind === 'admin') enterAdminEndpoint(this.ctx.hub, this, this.elevation)
-    this.expiry.schedule(principal.exp)
+    this.ctx.expiries.move(this, undefined, principal.exp)
     this.send({ type: ReservedType.connectionEstablished, user: principal.username, connectionId: this.connectionId, expiresAt: principal.exp })
     for (const text of queued) this.handleText(text)
     if (this.kind === 'admin') this.send(this.ctx.statsUpdate())
@@ -106,11 +107,11 @@ export class Connection implements HubClient, SocketView {
 
   /** A new principal for the same user (an in-band refresh, new roles): moves the expiry; the socket stays. */
   renew (principal: Principal): void {
-    const previousSid = this.current?.sid
+    const previous = this.current
     this.current = principal
     // A token from a new login carries a new session id: re-index under it.
-    this.ctx.hub.moveSession(this, previousSid)
-    this.expiry.schedule(principal.exp)
+    this.ctx.hub.moveSession(this, previous?.sid)
+    this.ctx.expiries.move(this, previous?.exp, principal.exp)
   }
 
   send (message: object): void {
@@ -134,9 +135,9 @@ export class Connection implements HubClient, SocketView {
 
   private release (): void {
     this.state = 'closed'
-    this.pending.end()
-    this.elevation.end()
-    this.expiry.clear()
+    this.pending?.end()
+    this.elevationState?.end()
+    this.ctx.expiries.move(this, this.current?.exp, undefined)
     this.ctx.hub.leave(this)
     this.ctx.connections.delete(this)
     if (this.leasedBy !== undefined) void this.ctx.connectionCounts?.release(this.leasedBy, this.connectionId)
@@ -157,7 +158,7 @@ export class Connection implements HubClient, SocketView {
   private receive (text: string): void {
     if (this.state === 'authenticating') {
       // Pipelined behind the `authenticate`: handled once it succeeds.
-      if (!this.pending.hold(text)) this.closeWith(Close.rateLimited)
+      if (!this.holding().hold(text)) this.closeWith(Close.rateLimited)
     } else if (this.state !== 'open') {
       this.handleText(text)
     } else if (this.withinRate()) {
@@ -167,9 +168,11 @@ export class Connection implements HubClient, SocketView {
   }
 
   private withinRate (): boolean {
-    const verdict = this.rate.check()
+    const { wsMessagesPerSecond, wsMessageBurst } = this.ctx.config
+    // Made at the first message, full: as it would be had it been made at connect.
+    const verdict = (this.rate ??= new RateGuard(wsMessagesPerSecond, wsMessageBurst, this.ctx.clock)).check()
     if (verdict === 'close') this.closeWith(Close.rateLimited)
-    if (verdict === 'warn') this.sendError({ code: ErrorCode.rateLimited, message: `Over ${this.ctx.config.wsMessagesPerSecond} messages per second; slow down or be disconnected` })
+    if (verdict === 'warn') this.sendError({ code: ErrorCode.rateLimited, message: `Over ${wsMessagesPerSecond} messages per second; slow down or be disconnected` })
     return verdict === 'ok'
   }
 

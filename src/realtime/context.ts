@@ -11,7 +11,8 @@ import type { ChannelPresence } from './channel-presence.js'
 import type { ChannelPolicy } from '../channels/policy.js'
 import type { Connection } from './connection.js'
 import type { MessageHandlers } from './handlers.js'
-import type { Hub } from './hub.js'
+import type { ExpirySchedule } from './expiry.js'
+import type { Hub, HubClient } from './hub.js'
 import type { ClusterStatsUpdate } from './cluster-stats.js'
 import type { RealtimeStats } from './stats.js'
 import type { ConnectionCounts } from '../broker/connection-counts.js'
@@ -31,6 +32,8 @@ export interface RealtimeContext {
   readonly log: FastifyBaseLogger
   /** Every socket not yet closed, pending ones included (the hub holds only authenticated ones). */
   readonly connections: Set<Connection>
+  /** When each open socket's token expires; the socket is closed then (1008 `Token expired`). */
+  readonly expiries: ExpirySchedule<HubClient>
   /** The `stats_update` an /admin/ws socket gets when it opens. */
   readonly statsUpdate: () => ClusterStatsUpdate
   /** Per-user socket counts shared by every instance; undefined with one instance (the hub counts). */

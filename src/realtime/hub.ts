@@ -28,6 +28,12 @@ function removeFrom<K> (index: Map<K, Set<HubClient>>, key: K, client: HubClient
 }
 
 const NO_CHANNELS: ReadonlySet<string> = new Set()
+/**
+ * The channels every client joins with, shared until it subscribes or
+ * unsubscribes and gets a set of its own: most sockets never do, and a set
+ * each would cost every idle socket ≈ 150 bytes.
+ */
+const ONLY_GLOBAL: ReadonlySet<string> = new Set([GLOBAL_CHANNEL])
 
 /** Told of every channel a client leaves: by unsubscribing, by being taken out, or by closing. */
 export type DepartureListener = (client: HubClient, channel: string) => void
@@ -41,7 +47,7 @@ export type DepartureListener = (client: HubClient, channel: string) => void
  */
 export class Hub {
   /** Every joined client, with the channels it is in. */
-  private readonly members = new Map<HubClient, Set<string>>()
+  private readonly members = new Map<HubClient, ReadonlySet<string>>()
   private readonly byChannel = new Map<string, Set<HubClient>>()
   private readonly byUser = new Map<string, Set<HubClient>>()
   private readonly bySession = new Map<string, Set<HubClient>>()
@@ -71,7 +77,7 @@ export class Hub {
   /** Adds an authenticated client, in the global channel. */
   join (client: HubClient): void {
     if (this.members.has(client)) return
-    this.members.set(client, new Set([GLOBAL_CHANNEL]))
+    this.members.set(client, ONLY_GLOBAL)
     addTo(this.byChannel, GLOBAL_CHANNEL, client)
     addTo(this.byUser, client.username, client)
     if (client.sid !== undefined) addTo(this.bySession, client.sid, client)
@@ -107,14 +113,14 @@ export class Hub {
   }
 
   subscribe (client: HubClient, channel: string): void {
-    const channels = this.members.get(client)
-    if (channels === undefined || channels.has(channel)) return
-    channels.add(channel)
+    if (this.members.get(client)?.has(channel) !== false) return
+    this.ownChannels(client).add(channel)
     addTo(this.byChannel, channel, client)
   }
 
   unsubscribe (client: HubClient, channel: string): void {
-    if (this.members.get(client)?.delete(channel) !== true) return
+    if (this.members.get(client)?.has(channel) !== true) return
+    this.ownChannels(client).delete(channel)
     removeFrom(this.byChannel, channel, client)
     this.holds.release(client, channel)
     this.departed(client, channel)
@@ -122,9 +128,8 @@ export class Hub {
 
   /** Subscribes `client` to `channel` with what arrives kept aside until `release` (see ChannelHolds). */
   hold (client: HubClient, channel: string): void {
-    const channels = this.members.get(client)
-    if (channels === undefined || channels.has(channel)) return
-    channels.add(channel)
+    if (this.members.get(client)?.has(channel) !== false) return
+    this.ownChannels(client).add(channel)
     this.holds.hold(client, channel)
   }
 
@@ -167,6 +172,15 @@ export class Hub {
 
   closeUser (username: string, spec: CloseSpec): number {
     return this.closeEach(this.byUser.get(username), spec)
+  }
+
+  /** A joined client's channel set, its own from now on (see ONLY_GLOBAL). */
+  private ownChannels (client: HubClient): Set<string> {
+    const channels = this.members.get(client)
+    if (channels instanceof Set && channels !== ONLY_GLOBAL) return channels
+    const own = new Set(channels)
+    this.members.set(client, own)
+    return own
   }
 
   private departed (client: HubClient, channel: string): void {

@@ -9,7 +9,8 @@ import { publishHandler, registerBuiltinHandlers } from './builtin-handlers.js'
 import type { Connection } from './connection.js'
 import { ADMIN_CHANNEL } from './endpoint.js'
 import { MessageHandlers } from './handlers.js'
-import { Hub } from './hub.js'
+import { ExpirySchedule } from './expiry.js'
+import { Hub, type HubClient } from './hub.js'
 import { RedisConnectionCounts } from '../broker/connection-counts-redis.js'
 import { startRevalidation } from './revalidate.js'
 import { applyRoleChange, logRoleChange } from './role-change.js'
@@ -64,6 +65,7 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     clock,
     log: fastify.log,
     connections: new Set<Connection>(),
+    expiries: new ExpirySchedule<HubClient>(config.clockToleranceSeconds, (client) => { client.closeWith(Close.tokenExpired) }),
     statsUpdate: () => clusterStats.current(),
     // One instance counts its own sockets in the hub; several share their counts in Redis.
     connectionCounts: fastify.redis === undefined
@@ -128,6 +130,7 @@ export default fp<{ config: Config, clock: Clock }>(async (fastify, { config, cl
     heartbeat.stop()
     revalidation.stop()
     clearInterval(statsTicker)
+    ctx.expiries.close()
     stats.close()
     upgrades.detach()
     await ctx.connectionCounts?.close()

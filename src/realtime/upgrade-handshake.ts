@@ -12,6 +12,7 @@ import { authenticateHandshake, closeFor, type SocketAuth } from './auth-result.
 import { Connection } from './connection.js'
 import type { RealtimeContext } from './context.js'
 import type { ConnectionKind } from './endpoint.js'
+import { dropClearedTimeout } from './socket-timeout.js'
 import { refuseUpgrade, splitTarget, unguard, type UpgradeHandler } from './upgrade.js'
 
 export interface HandshakeDeps {
@@ -116,6 +117,7 @@ export function realtimeHandshake (deps: HandshakeDeps, kind: ConnectionKind): U
     unguard(socket)
     // A client that left during authentication is destroyed by ws without a callback; shutdown meanwhile gets ws's 503.
     wss.handleUpgrade(request, socket, head, (ws) => {
+      dropClearedTimeout(socket)
       wss.emit('connection', ws, request)
       try {
         accept(ws)

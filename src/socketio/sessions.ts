@@ -8,6 +8,7 @@ import type { SocketIoRegistry } from './registry.js'
 export interface EngineSession {
   readonly request: IncomingMessage
   once (event: 'close', listener: () => void): unknown
+  on (event: 'close', listener: () => void): unknown
   close (discard?: boolean): void
 }
 

@@ -5,7 +5,6 @@ import { Close, type CloseSpec, ErrorCode, ReservedType } from '../protocol/inde
 import type { Peer } from '../realtime/connection.js'
 import type { RealtimeContext } from '../realtime/context.js'
 import { Elevation } from '../realtime/elevation.js'
-import { ExpiryTimer } from '../realtime/expiry.js'
 import type { EncodedFrame } from '../realtime/frame.js'
 import type { SocketView } from '../realtime/handlers.js'
 import type { HubClient } from '../realtime/hub.js'
@@ -48,7 +47,6 @@ export class SocketIoClient implements HubClient, SocketView {
   readonly channels: Membership
   private state: State = 'admitted'
   private current: Principal
-  private readonly expiry: ExpiryTimer
   private readonly rate: RateGuard
   /** The user whose place across instances this socket holds; only with connection counts. */
   private leasedBy: string | undefined
@@ -60,7 +58,6 @@ export class SocketIoClient implements HubClient, SocketView {
     this.elevation = new Elevation(ctx.clock)
     this.channels = new Membership(ctx.hub, this, ctx.config.wsMaxSubscriptions)
     this.rate = new RateGuard(ctx.config.wsMessagesPerSecond, ctx.config.wsMessageBurst, ctx.clock)
-    this.expiry = new ExpiryTimer(ctx.config.clockToleranceSeconds, () => { this.closeWith(Close.tokenExpired) })
     registry.admitted(this, socket.conn)
     // Gone before or after it connected: Socket.IO reports no disconnect for a socket it never connected.
     socket.conn.once('close', () => { this.release() })
@@ -89,15 +86,15 @@ export class SocketIoClient implements HubClient, SocketView {
     this.socket.on('disconnect', () => { this.release() })
     this.socket.conn.on('packet', (packet: EnginePacket) => { this.onPacket(packet) })
     this.socket.conn.on('flush', () => { this.queued = 0 })
-    this.expiry.schedule(this.current.exp)
+    this.ctx.expiries.move(this, undefined, this.current.exp)
     this.send({ type: ReservedType.connectionEstablished, user: this.current.username, connectionId: this.connectionId, expiresAt: this.current.exp })
   }
 
   renew (principal: Principal): void {
-    const previousSid = this.current.sid
+    const previous = this.current
     this.current = principal
-    this.ctx.hub.moveSession(this, previousSid)
-    this.expiry.schedule(principal.exp)
+    this.ctx.hub.moveSession(this, previous.sid)
+    this.ctx.expiries.move(this, previous.exp, principal.exp)
   }
 
   /** A reply to this socket: an event named by its type (`admin_auth_response`, `error`, `subscribed`, …). */
@@ -139,7 +136,7 @@ export class SocketIoClient implements HubClient, SocketView {
     if (this.state === 'admitted') this.registry.settled(this)
     this.state = 'closed'
     this.elevation.end()
-    this.expiry.clear()
+    this.ctx.expiries.move(this, this.current.exp, undefined)
     this.ctx.hub.leave(this)
     this.registry.removed(this, this.socket.conn)
     if (this.leasedBy !== undefined) void this.ctx.connectionCounts?.release(this.leasedBy, this.connectionId)

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { mock } from 'node:test'
 import t from 'tap'
 import WebSocket, { WebSocketServer } from 'ws'
-import { ExpiryTimer } from '../../src/realtime/expiry.js'
+import { ExpirySchedule } from '../../src/realtime/expiry.js'
 import { startHeartbeat } from '../../src/realtime/heartbeat.js'
 
 /**
@@ -12,49 +12,69 @@ import { startHeartbeat } from '../../src/realtime/heartbeat.js'
  * real sockets by waiting for their effects.
  */
 
-t.test('ExpiryTimer fires once at exp plus the tolerance, not a millisecond before', async (t) => {
+t.test('ExpirySchedule closes each socket once at exp plus the tolerance, not a millisecond before', async (t) => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 })
   t.teardown(() => { mock.timers.reset() })
-  let fired = 0
-  const timer = new ExpiryTimer(5, () => { fired++ })
+  const fired: string[] = []
+  const schedule = new ExpirySchedule<string>(5, (item) => { fired.push(item) })
+  t.teardown(() => { schedule.close() })
   const now = Date.now() / 1000
-  timer.schedule(now + 10)
+  schedule.move('a', undefined, now + 10)
+  schedule.move('b', undefined, now + 10)
+  schedule.move('c', undefined, now + 20)
+  t.equal(schedule.size, 3)
   mock.timers.tick(14_999)
-  t.equal(fired, 0, 'still open within the tolerance')
+  t.same(fired, [], 'still open within the tolerance')
   mock.timers.tick(1)
-  t.equal(fired, 1, 'closed at exp + tolerance')
+  t.same(fired, ['a', 'b'], 'both sockets due then close at exp + tolerance')
+  mock.timers.tick(9_999)
+  t.same(fired, ['a', 'b'])
+  mock.timers.tick(1)
+  t.same(fired, ['a', 'b', 'c'], 'a later group at its own time')
   mock.timers.tick(60_000)
-  t.equal(fired, 1, 'once')
+  t.equal(fired.length, 3, 'once each')
+  t.equal(schedule.size, 0)
 
-  timer.schedule(Date.now() / 1000 + 10)
+  const later = Date.now() / 1000
+  schedule.move('d', undefined, later + 10)
   mock.timers.tick(10_000)
-  timer.schedule(Date.now() / 1000 + 100)
+  schedule.move('d', later + 10, later + 100)
   mock.timers.tick(10_000)
-  t.equal(fired, 1, 'a new schedule (an in-band refresh) replaces the old one')
+  t.equal(fired.length, 3, 'a move (an in-band refresh) replaces the earlier expiry')
   mock.timers.tick(95_000)
-  t.equal(fired, 2, 'and fires at its own time')
+  t.same(fired.slice(3), ['d'], 'and fires at its own time')
 
-  timer.schedule(null)
+  schedule.move('e', undefined, Date.now() / 1000 + 10)
+  schedule.move('e', Date.now() / 1000 + 10, undefined)
+  mock.timers.tick(60_000)
+  t.equal(fired.length, 4, 'a closed socket leaves the schedule')
+
+  schedule.move('f', undefined, null)
   mock.timers.tick(365 * 86_400_000)
-  t.equal(fired, 2, 'the test token (no exp) never expires')
+  t.equal(fired.length, 4, 'the test token (no exp) never expires')
+  t.equal(schedule.size, 0, 'and is not held')
 
-  timer.schedule(Date.now() / 1000 - 60)
-  t.equal(fired, 3, 'an exp already past fires at once')
-  timer.clear()
+  schedule.move('g', undefined, Date.now() / 1000 - 60)
+  t.same(fired.slice(4), ['g'], 'an exp already past fires at once')
 })
 
-t.test('ExpiryTimer reaches an expiry beyond setTimeout\'s 24.8-day ceiling in steps', async (t) => {
+t.test('ExpirySchedule re-arms for an earlier group and reaches one beyond setTimeout\'s 24.8-day ceiling in steps', async (t) => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 })
   t.teardown(() => { mock.timers.reset() })
-  let fired = 0
-  const timer = new ExpiryTimer(0, () => { fired++ })
-  timer.schedule(Date.now() / 1000 + 40 * 86_400)
+  const fired: string[] = []
+  const schedule = new ExpirySchedule<string>(0, (item) => { fired.push(item) })
+  t.teardown(() => { schedule.close() })
+  const now = Date.now() / 1000
+  schedule.move('far', undefined, now + 40 * 86_400)
+  schedule.move('near', undefined, now + 60)
+  mock.timers.tick(60_000)
+  t.same(fired, ['near'], 'an earlier expiry added later still fires first')
   mock.timers.tick(2 ** 31 - 1)
-  t.equal(fired, 0, 'not at the first step')
-  mock.timers.tick(40 * 86_400_000 - (2 ** 31 - 1) - 1)
-  t.equal(fired, 0, 'not a millisecond early')
+  t.same(fired, ['near'], 'not at the first step')
+  mock.timers.tick(40 * 86_400_000 - 60_000 - (2 ** 31 - 1) - 1)
+  t.same(fired, ['near'], 'not a millisecond early')
   mock.timers.tick(1)
-  t.equal(fired, 1)
+  t.same(fired, ['near', 'far'])
 })
 
 t.test('the heartbeat drops a peer that missed a pong and keeps one that answers', async (t) => {
