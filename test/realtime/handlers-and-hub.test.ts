@@ -60,6 +60,22 @@ t.test('elevation: none, for a while on the clock, for life, ended; on whose beh
   t.equal(elevation.grantedBy, undefined)
 })
 
+t.test('clients join with the global channel alone; one that subscribes or leaves it changes no other', async (t) => {
+  const hub = new Hub()
+  const [a, b, c] = [new FakeClient('a', 'ann', 's1'), new FakeClient('b', 'bob', 's2'), new FakeClient('c', 'cid', 's3')]
+  for (const client of [a, b, c]) hub.join(client)
+  hub.subscribe(a, 'news')
+  hub.unsubscribe(b, 'global')
+  t.same([...hub.channelsOf(a)], ['global', 'news'])
+  t.same([...hub.channelsOf(b)], [])
+  t.same([...hub.channelsOf(c)], ['global'], 'the untouched client is in global alone')
+  t.equal(hub.deliver('global', '{"n":1}'), 2)
+  t.same([a, b, c].map((client) => client.frames.length), [1, 0, 1])
+  const d = new FakeClient('d', 'dee', 's4')
+  hub.join(d)
+  t.same([...hub.channelsOf(d)], ['global'], 'and a later one joins the same way')
+})
+
 t.test('the hub owns channel membership: joins, caps, leaves and session moves', async (t) => {
   const hub = new Hub()
   const alice = new FakeClient('a', 'alice', 's1')
