@@ -31,6 +31,31 @@ function add (counts: Map<string, number>, ip: string, delta: number): void {
 }
 
 /**
+ * One admitted socket's place under the caps: pending until it authenticates
+ * (or closes), held until its TCP socket closes. Both steps happen once.
+ */
+class Place implements PendingSlot {
+  private state: 'pending' | 'held' | 'released'
+
+  constructor (private readonly admission: Admission, private readonly ip: string, pending: boolean) {
+    this.state = pending ? 'pending' : 'held'
+  }
+
+  authenticated (): void {
+    if (this.state !== 'pending') return
+    this.state = 'held'
+    this.admission.leavePending(this.ip)
+  }
+
+  release (): void {
+    if (this.state === 'released') return
+    this.authenticated()
+    this.state = 'released'
+    this.admission.leave(this.ip)
+  }
+}
+
+/**
  * Counts WebSocket handshakes per client IP and in total, from the moment
  * one is admitted until its TCP socket closes: a file descriptor is held
  * that long, even after a close frame, for as long as the peer delays its
@@ -44,12 +69,12 @@ export class Admission {
 
   constructor (private readonly limits: AdmissionLimits) {}
 
-  /** Admits a handshake from `ip` (`pending`: it carries no credentials) and holds its place until `socket` closes. */
   /** Whether `ip` is under its cap of sockets of any state: a look before a handshake that admits later. */
   hasRoomFor (ip: string): boolean {
     return (this.allByIp.get(ip) ?? 0) < this.limits.maxPerIp
   }
 
+  /** Admits a handshake from `ip` (`pending`: it carries no credentials) and holds its place until `socket` closes. */
   admit (ip: string, pending: boolean, socket: HeldSocket): Admitted {
     if ((this.allByIp.get(ip) ?? 0) >= this.limits.maxPerIp) return { ok: false, refusal: 'connectionsPerIp' }
     if (pending) {
@@ -60,24 +85,22 @@ export class Admission {
       add(this.pendingByIp, ip, 1)
     }
     add(this.allByIp, ip, 1)
-    let isPending = pending
-    let held = true
-    const leavePending = (): void => {
-      if (!isPending) return
-      isPending = false
-      this.pendingTotal--
-      add(this.pendingByIp, ip, -1)
-    }
-    const release = (): void => {
-      if (!held) return
-      held = false
-      leavePending()
-      add(this.allByIp, ip, -1)
-    }
-    // `on`, not `once`: 'close' comes once anyway and release is idempotent, and
-    // `once` would keep a wrapper per socket for the socket's whole life.
-    if (socket.destroyed === true) release()
-    else socket.on('close', release)
-    return { ok: true, slot: { authenticated: leavePending } }
+    const place = new Place(this, ip, pending)
+    // `on`, not `once`: 'close' comes once anyway and release is idempotent,
+    // and `once` would keep a wrapper per socket for the socket's whole life.
+    if (socket.destroyed === true) place.release()
+    else socket.on('close', () => { place.release() })
+    return { ok: true, slot: place }
+  }
+
+  /** @internal Place's: one pending socket from `ip` authenticated or left. */
+  leavePending (ip: string): void {
+    this.pendingTotal--
+    add(this.pendingByIp, ip, -1)
+  }
+
+  /** @internal Place's: a socket from `ip` closed. */
+  leave (ip: string): void {
+    add(this.allByIp, ip, -1)
   }
 }
