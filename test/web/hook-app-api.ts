@@ -15,6 +15,8 @@ export interface MountOptions {
   tokens: TokenResponse
   refreshBeforeMs?: number | false
   backoff?: { baseMs: number, maxMs: number }
+  /** Render inside <StrictMode>: a development build mounts, unmounts and mounts again. */
+  strict?: boolean
 }
 
 export interface HookSnapshot {
@@ -28,7 +30,10 @@ export interface HookSnapshot {
   /** Each lastClose the component rendered, in order. */
   closes: CloseInfo[]
   renders: number
-  /** Sockets the hook's client created that are not CLOSED yet. */
+  /** Times the component's effects ran as on a mount: twice under StrictMode in development. */
+  mounts: number
+  /** Sockets the hook's clients created, and those not CLOSED yet. */
+  createdSockets: number
   liveSockets: number
   /** Timers the client scheduled (reconnects, refreshes) that neither ran nor were cancelled. */
   pendingTasks: number

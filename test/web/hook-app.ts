@@ -4,7 +4,7 @@
  * the installed React and react-dom, and counts the client's sockets and
  * timers so the test can see that an unmounted hook leaves nothing behind.
  */
-import { createElement, useEffect, version, type ReactElement } from 'react'
+import { StrictMode, createElement, useEffect, version, type ReactElement } from 'react'
 import { createRoot, type Root } from 'react-dom/client'
 import { TokenSession, type CloseInfo, type ConnectionStatus, type Scheduler } from '../../src/client/index.js'
 import { useWsgate, type UseWsgateOptions, type UseWsgateResult } from '../../src/client/react-entry.js'
@@ -13,6 +13,7 @@ import type { HookApp, HookSnapshot } from './hook-app-api.js'
 const sockets: WebSocket[] = []
 let pendingTasks = 0
 let renders = 0
+let mounts = 0
 const statuses: ConnectionStatus[] = []
 const closes: CloseInfo[] = []
 let latest: UseWsgateResult | undefined
@@ -37,6 +38,7 @@ function Probe (props: { options: UseWsgateOptions }): ReactElement {
   renders++
   const result = useWsgate(props.options)
   latest = result
+  useEffect(() => { mounts++ }, [])
   useEffect(() => { if (statuses.at(-1) !== result.status) statuses.push(result.status) }, [result.status])
   useEffect(() => { if (result.lastClose !== undefined) closes.push(result.lastClose) }, [result.lastClose])
   return createElement('p', { id: 'status' }, result.status)
@@ -55,7 +57,8 @@ const app: HookApp = {
     }
     document.body.innerHTML = '<div id="root"></div>'
     root = createRoot(document.getElementById('root') ?? document.body)
-    root.render(createElement(Probe, { options: hookOptions }))
+    const probe = createElement(Probe, { options: hookOptions })
+    root.render(options.strict === true ? createElement(StrictMode, null, probe) : probe)
   },
   unmount () {
     root?.unmount()
@@ -70,6 +73,8 @@ const app: HookApp = {
     lastClose: latest?.lastClose,
     closes: [...closes],
     renders,
+    mounts,
+    createdSockets: sockets.length,
     liveSockets: sockets.filter((s) => s.readyState !== WebSocket.CLOSED).length,
     pendingTasks
   })

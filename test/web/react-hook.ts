@@ -100,6 +100,25 @@ export async function testHookOn (t: Test, major: ReactMajor): Promise<void> {
     t.same(pageErrors(hook.errors), [])
   })
 
+  t.test('under StrictMode the double mount leaves one socket and one of each message', async (t) => {
+    await built.app.users.create({ username: `strict${major}`, passwordHash: await built.app.passwords.hash('strict-password') })
+    const tokens = await built.login(`strict${major}`, 'strict-password')
+    const hook = await mount(t, built, { tokens, strict: true })
+    await hook.until((s) => s.status === 'open', 'open')
+    await waitFor(() => built.app.hub.connectionsOf(`strict${major}`) === 1, 5000, 'one socket on the server')
+    t.ok(await hook.page.evaluate(() => (window as unknown as { hookApp: HookApp }).hookApp.send({ type: 'test', n: 1 })))
+    const echoed = await hook.until((s) => s.messages.some((m) => m.type === 'test'), 'the echo')
+    t.equal(echoed.mounts, 2, 'StrictMode mounted twice')
+    t.ok(echoed.createdSockets <= 2, `${echoed.createdSockets} socket(s) created`)
+    t.equal(echoed.liveSockets, 1, 'the first mount\'s socket is closed')
+    t.equal(echoed.messages.filter((m) => m.type === 'test').length, 1, 'the echo once')
+    t.equal(echoed.messages.filter((m) => m.type === 'connection_established').length, 1, 'one connection in the messages')
+    t.equal(built.app.hub.connectionsOf(`strict${major}`), 1)
+    await hook.page.evaluate(() => { (window as unknown as { hookApp: HookApp }).hookApp.unmount() })
+    await hook.until((s) => s.liveSockets === 0 && s.pendingTasks === 0, 'nothing left after unmount')
+    t.same(pageErrors(hook.errors), [])
+  })
+
   t.test('reconnects after a server restart', async (t) => {
     const first = await build(t)
     const tokens = await first.login()

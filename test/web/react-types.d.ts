@@ -7,6 +7,7 @@ declare module 'react' {
   export const version: string
   export interface ReactElement { type: unknown, props: unknown }
   export function createElement<P extends object> (type: string | ((props: P) => ReactElement), props: P | null, ...children: unknown[]): ReactElement
+  export const StrictMode: (props: object) => ReactElement
 }
 
 declare module 'react-dom/client' {
