@@ -131,7 +131,8 @@ export async function testHookOn (t: Test, major: ReactMajor): Promise<void> {
     const again = await buildApp(loadConfig(testEnv(first.dir)))
     t.teardown(async () => { await again.close() })
     await again.listen({ host: '127.0.0.1', port: Number(new URL(first.url).port) })
-    const back = await hook.until((s) => s.status === 'open' && s.messages.filter((m) => m.type === 'connection_established').length === 2, 'open again')
+    // statuses is written by an effect after the render that shows the status: wait for both.
+    const back = await hook.until((s) => s.statuses.at(-1) === 'open' && s.messages.filter((m) => m.type === 'connection_established').length === 2, 'open again')
     t.same(back.statuses.slice(0, 4), ['idle', 'connecting', 'open', 'reconnecting'])
     t.equal(back.statuses.at(-1), 'open')
     t.same(pageErrors(hook.errors).filter((e) => !e.includes('WebSocket connection')), [], 'no errors but the refused reconnects')
