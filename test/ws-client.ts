@@ -1,4 +1,5 @@
 import WebSocket from 'ws'
+import { Inbox, within } from './inbox.js'
 
 export type Json = Record<string, unknown>
 
@@ -12,16 +13,12 @@ export interface Closed {
  * message or the close without racing the event handlers.
  */
 export class TestSocket {
-  readonly received: Json[] = []
   readonly closed: Promise<Closed>
-  private waiters: Array<(message: Json) => void> = []
+  private readonly inbox = new Inbox<Json>('message')
 
   private constructor (readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as Json
-      const waiter = this.waiters.shift()
-      if (waiter !== undefined) waiter(message)
-      else this.received.push(message)
+      this.inbox.push(JSON.parse(data.toString()) as Json)
     })
     this.closed = new Promise((resolve) => {
       ws.on('close', (code, reason) => { resolve({ code, reason: reason.toString() }) })
@@ -47,33 +44,20 @@ export class TestSocket {
     return socket
   }
 
+  /** Received and not read yet. */
+  get received (): Json[] { return this.inbox.unread }
+
   send (message: Json | string): void {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message))
   }
 
   async next (timeoutMs = 3000): Promise<Json> {
-    const queued = this.received.shift()
-    if (queued !== undefined) return queued
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter)
-        reject(new Error(`no message within ${timeoutMs} ms`))
-      }, timeoutMs)
-      const waiter = (message: Json): void => {
-        clearTimeout(timer)
-        resolve(message)
-      }
-      this.waiters.push(waiter)
-    })
+    return await this.inbox.next(timeoutMs)
   }
 
-  /** The next message of a type, skipping others (they stay unread). */
+  /** The next message of a type, skipping others (they are dropped). */
   async nextOfType (type: string, timeoutMs = 3000): Promise<Json> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const message = await this.next(Math.max(1, deadline - Date.now()))
-      if (message.type === type) return message
-    }
+    return (await this.inbox.upTo((m) => m.type === type, timeoutMs)).found
   }
 
   /**
@@ -87,13 +71,7 @@ export class TestSocket {
 
   /** As `until`, and the marker message itself. */
   async upTo (marker: (message: Json) => boolean, timeoutMs = 3000): Promise<{ before: Json[], found: Json }> {
-    const before: Json[] = []
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const message = await this.next(Math.max(1, deadline - Date.now()))
-      if (marker(message)) return { before, found: message }
-      before.push(message)
-    }
+    return await this.inbox.upTo(marker, timeoutMs)
   }
 
   /** Sends a `ping` and returns everything that arrived before its `pong`. */
@@ -109,13 +87,5 @@ export class TestSocket {
 
 /** Resolves with the close, or rejects if the socket stays open past the timeout. */
 export async function closedWithin (socket: TestSocket, timeoutMs = 3000): Promise<Closed> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`socket still open after ${timeoutMs} ms`)) }, timeoutMs)
-  })
-  try {
-    return await Promise.race([socket.closed, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
+  return await within(socket.closed, timeoutMs, 'socket still open')
 }

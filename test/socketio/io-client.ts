@@ -1,5 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client'
 import type { Json } from '../ws-client.js'
+import { Inbox, within } from '../inbox.js'
 
 export type IoOptions = Partial<ManagerOptions & SocketOptions>
 
@@ -23,17 +24,13 @@ const DEFAULTS: IoOptions = { forceNew: true, reconnection: false, transports: [
  * can await the next one (or the disconnect) without racing the handlers.
  */
 export class IoTestClient {
-  readonly received: IoEvent[] = []
   /** The reason socket.io-client gives for the disconnect. */
   readonly disconnected: Promise<string>
-  private waiters: Array<(event: IoEvent) => void> = []
+  private readonly inbox = new Inbox<IoEvent>('event')
 
   private constructor (readonly socket: Socket) {
     socket.onAny((event: string, payload: Json) => {
-      const item = { event, payload }
-      const waiter = this.waiters.shift()
-      if (waiter !== undefined) waiter(item)
-      else this.received.push(item)
+      this.inbox.push({ event, payload })
     })
     this.disconnected = new Promise((resolve) => { socket.on('disconnect', (reason) => { resolve(reason) }) })
   }
@@ -71,44 +68,25 @@ export class IoTestClient {
     }
   }
 
+  /** Received and not read yet. */
+  get received (): IoEvent[] { return this.inbox.unread }
+
   emit (event: string, ...args: unknown[]): void {
     this.socket.emit(event, ...args)
   }
 
   async next (timeoutMs = 3000): Promise<IoEvent> {
-    const queued = this.received.shift()
-    if (queued !== undefined) return queued
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter)
-        reject(new Error(`no event within ${timeoutMs} ms`))
-      }, timeoutMs)
-      const waiter = (event: IoEvent): void => {
-        clearTimeout(timer)
-        resolve(event)
-      }
-      this.waiters.push(waiter)
-    })
+    return await this.inbox.next(timeoutMs)
   }
 
   /** The payload of the next event named `event`, skipping others (they are dropped). */
   async nextOf (event: string, timeoutMs = 3000): Promise<Json> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const item = await this.next(Math.max(1, deadline - Date.now()))
-      if (item.event === event) return item.payload
-    }
+    return (await this.inbox.upTo((item) => item.event === event, timeoutMs)).found.payload
   }
 
   /** Everything received before the first event matching `marker` (consumed). */
   async until (marker: (item: IoEvent) => boolean, timeoutMs = 3000): Promise<IoEvent[]> {
-    const before: IoEvent[] = []
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const item = await this.next(Math.max(1, deadline - Date.now()))
-      if (marker(item)) return before
-      before.push(item)
-    }
+    return (await this.inbox.upTo(marker, timeoutMs)).before
   }
 
   /** Sends a `ping` and returns every event that arrived before its `pong`. */
@@ -124,13 +102,5 @@ export class IoTestClient {
 
 /** Resolves with the disconnect reason, or rejects if the socket stays connected past the timeout. */
 export async function disconnectedWithin (client: IoTestClient, timeoutMs = 3000): Promise<string> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`socket still connected after ${timeoutMs} ms`)) }, timeoutMs)
-  })
-  try {
-    return await Promise.race([client.disconnected, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
+  return await within(client.disconnected, timeoutMs, 'socket still connected')
 }

@@ -1,4 +1,5 @@
 import WebSocket from 'ws'
+import { Inbox, within } from '../inbox.js'
 
 /**
  * A bare Engine.IO 4 websocket, to send what socket.io-client never would:
@@ -7,8 +8,7 @@ import WebSocket from 'ws'
  */
 export class RawEngineSocket {
   readonly closed: Promise<number>
-  private readonly queue: string[] = []
-  private waiters: Array<(packet: string) => void> = []
+  private readonly inbox = new Inbox<string>('packet')
 
   private constructor (readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
@@ -17,9 +17,7 @@ export class RawEngineSocket {
         ws.send('3')
         return
       }
-      const waiter = this.waiters.shift()
-      if (waiter !== undefined) waiter(packet)
-      else this.queue.push(packet)
+      this.inbox.push(packet)
     })
     this.closed = new Promise((resolve) => { ws.on('close', (code) => { resolve(code) }) })
   }
@@ -49,32 +47,12 @@ export class RawEngineSocket {
   }
 
   async next (timeoutMs = 3000): Promise<string> {
-    const queued = this.queue.shift()
-    if (queued !== undefined) return queued
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter)
-        reject(new Error(`no packet within ${timeoutMs} ms`))
-      }, timeoutMs)
-      const waiter = (packet: string): void => {
-        clearTimeout(timer)
-        resolve(packet)
-      }
-      this.waiters.push(waiter)
-    })
+    return await this.inbox.next(timeoutMs)
   }
 
   /** Resolves with the close code, or rejects if the socket stays open past the timeout. */
   async closedWithin (timeoutMs = 3000): Promise<number> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => { reject(new Error(`still open after ${timeoutMs} ms`)) }, timeoutMs)
-    })
-    try {
-      return await Promise.race([this.closed, timeout])
-    } finally {
-      clearTimeout(timer)
-    }
+    return await within(this.closed, timeoutMs, 'still open')
   }
 
   close (): void {
